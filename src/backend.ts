@@ -1,0 +1,175 @@
+/**
+ * One place decides which TensorFlow.js backend runs the pack's tensors.
+ *
+ * An explicit choice (argument, or env `TFJS_BACKEND`) wins and fails loudly when it cannot load.
+ * Otherwise the best backend that actually loads is taken, in this order:
+ * CUDA GPU (tfjs-node-gpu), native CPU (tfjs-node), wasm, plain JS cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export { tf };
+
+/** The pack's names for the backends, best first. */
+export const BACKEND_ORDER = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+/** Loads one backend and makes it the active one; throws (with the reason) when it cannot. */
+export type BackendLoader = () => Promise<void>;
+
+export interface BackendChoice {
+  /** The backend now active. */
+  name: BackendName;
+  /** TensorFlow.js's own name for it (`tensorflow`, `wasm`, `cpu`). */
+  tfName: string;
+  /** 'requested' when chosen explicitly, 'best available' otherwise. */
+  how: 'requested' | 'best available';
+  /** Why each better backend was skipped, best first. */
+  skipped: { name: BackendName; reason: string }[];
+  /** Extra facts other modules add (for example a native BLAS kernel), shown in the report. */
+  notes: string[];
+}
+
+const ALIASES: Record<string, BackendName> = {
+  gpu: 'gpu', cuda: 'gpu', 'tensorflow-gpu': 'gpu', 'tfjs-node-gpu': 'gpu',
+  node: 'node', native: 'node', tensorflow: 'node', 'tfjs-node': 'node',
+  wasm: 'wasm',
+  cpu: 'cpu', js: 'cpu',
+};
+
+/** Turns a user's backend name into the pack's name, or throws naming the valid ones. */
+export function parseBackendName(raw: string, source = 'backend'): BackendName {
+  const name = ALIASES[raw.trim().toLowerCase()];
+  if (name === undefined) {
+    throw new Error(
+      `${source}: unknown tensor backend '${raw}'; expected one of ${BACKEND_ORDER.join(', ')}`,
+    );
+  }
+  return name;
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].trim();
+}
+
+/** Native bindings report whether TensorFlow found a CUDA device; without one the GPU build is only a CPU build. */
+interface NodeBackendWithBinding { binding?: { isUsingGpuDevice?: () => boolean } }
+
+async function activate(tfName: string): Promise<void> {
+  const ok = await tf.setBackend(tfName);
+  if (!ok) throw new Error(`TensorFlow.js could not initialise its '${tfName}' backend`);
+  await tf.ready();
+}
+
+/** The real loaders. Each `require` is inside the loader, so a missing package is only a skipped backend. */
+export const defaultLoaders: Record<BackendName, BackendLoader> = {
+  async gpu() {
+    require('@tensorflow/tfjs-node-gpu');
+    await activate('tensorflow');
+    const backend = tf.backend() as unknown as NodeBackendWithBinding;
+    if (backend.binding?.isUsingGpuDevice && !backend.binding.isUsingGpuDevice()) {
+      throw new Error('tfjs-node-gpu loaded but TensorFlow found no CUDA GPU (needs CUDA 11.2 and cuDNN 8.1)');
+    }
+  },
+  async node() {
+    require('@tensorflow/tfjs-node');
+    await activate('tensorflow');
+  },
+  async wasm() {
+    require('@tensorflow/tfjs-backend-wasm');
+    await activate('wasm');
+  },
+  async cpu() {
+    await activate('cpu');
+  },
+};
+
+const INSTALL_HINT: Record<BackendName, string> = {
+  gpu: 'install @tensorflow/tfjs-node-gpu on a machine with CUDA 11.2 and cuDNN 8.1',
+  node: 'install @tensorflow/tfjs-node (its install script downloads libtensorflow)',
+  wasm: 'install @tensorflow/tfjs-backend-wasm',
+  cpu: 'reinstall @tensorflow/tfjs',
+};
+
+let current: BackendChoice | null = null;
+const setupHooks: ((choice: BackendChoice) => Promise<void> | void)[] = [];
+
+/**
+ * Registers work to run each time a backend becomes active (for example installing a faster
+ * kernel for it). A hook may push a line onto `choice.notes`.
+ */
+export function onBackendReady(hook: (choice: BackendChoice) => Promise<void> | void): void {
+  setupHooks.push(hook);
+}
+
+export interface InitBackendOptions {
+  /** Loaders to use instead of the real ones (tests). */
+  loaders?: Partial<Record<BackendName, BackendLoader>>;
+  /** Ignore env `TFJS_BACKEND`. */
+  ignoreEnv?: boolean;
+}
+
+/**
+ * Picks and activates the tensor backend. `request` (or env `TFJS_BACKEND`) forces one; without
+ * it the best one that loads wins. Calling it again with no request keeps the current choice.
+ */
+export async function initBackend(request?: string, options: InitBackendOptions = {}): Promise<BackendChoice> {
+  const envValue = options.ignoreEnv ? undefined : process.env.TFJS_BACKEND;
+  const raw = request ?? (envValue && envValue.trim() !== '' ? envValue : undefined);
+  const source = request !== undefined ? 'initBackend' : 'TFJS_BACKEND';
+  const loaders = { ...defaultLoaders, ...options.loaders };
+
+  if (raw === undefined && current !== null && options.loaders === undefined) return current;
+
+  let choice: BackendChoice;
+  if (raw !== undefined) {
+    const name = parseBackendName(raw, source);
+    try {
+      await loaders[name]();
+    } catch (err) {
+      throw new Error(
+        `${source}=${raw}: the '${name}' tensor backend cannot load: ${firstLine(err)} (${INSTALL_HINT[name]})`,
+      );
+    }
+    choice = { name, tfName: tf.getBackend(), how: 'requested', skipped: [], notes: [] };
+  } else {
+    const skipped: BackendChoice['skipped'] = [];
+    let picked: BackendName | null = null;
+    for (const name of BACKEND_ORDER) {
+      try {
+        await loaders[name]();
+        picked = name;
+        break;
+      } catch (err) {
+        skipped.push({ name, reason: firstLine(err) });
+      }
+    }
+    if (picked === null) {
+      throw new Error(`no tensor backend loads: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+    }
+    choice = { name: picked, tfName: tf.getBackend(), how: 'best available', skipped, notes: [] };
+  }
+  for (const hook of setupHooks) await hook(choice);
+  current = choice;
+  return choice;
+}
+
+/** The active choice, or null before `initBackend`. */
+export function currentBackend(): BackendChoice | null {
+  return current;
+}
+
+/** One line: which backend is active and why each better one was skipped. */
+export function formatBackendReport(choice: BackendChoice): string {
+  let line = `tensor backend: ${choice.name} (${choice.how})`;
+  if (choice.notes.length > 0) line += `; ${choice.notes.join('; ')}`;
+  if (choice.skipped.length > 0) {
+    line += `; skipped ${choice.skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}`;
+  }
+  return line;
+}
+
+/** The one-line report of the active backend (initialising it first if needed). */
+export async function backendReport(): Promise<string> {
+  return formatBackendReport(await initBackend());
+}

