@@ -3,14 +3,15 @@
  *
  * An explicit choice (argument, or env `TFJS_BACKEND`) wins and fails loudly when it cannot load.
  * Otherwise the best backend that actually loads is taken, in this order:
- * CUDA GPU (tfjs-node-gpu), native CPU (tfjs-node), wasm, plain JS cpu.
+ * CUDA GPU (tfjs-node-gpu), native CPU (tfjs-node), the JS cpu backend with OpenBLAS matrix
+ * products ('cpu+blas', when the optional addon in native/ was built at install), wasm, plain JS cpu.
  */
 import * as tf from '@tensorflow/tfjs';
 
 export { tf };
 
 /** The pack's names for the backends, best first. */
-export const BACKEND_ORDER = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['gpu', 'node', 'cpu+blas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 
 /** Loads one backend and makes it the active one; throws (with the reason) when it cannot. */
@@ -32,6 +33,7 @@ export interface BackendChoice {
 const ALIASES: Record<string, BackendName> = {
   gpu: 'gpu', cuda: 'gpu', 'tensorflow-gpu': 'gpu', 'tfjs-node-gpu': 'gpu',
   node: 'node', native: 'node', tensorflow: 'node', 'tfjs-node': 'node',
+  'cpu+blas': 'cpu+blas', blas: 'cpu+blas', openblas: 'cpu+blas', 'cpu+openblas': 'cpu+blas',
   wasm: 'wasm',
   cpu: 'cpu', js: 'cpu',
 };
@@ -75,11 +77,19 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     require('@tensorflow/tfjs-node');
     await activate('tensorflow');
   },
+  async 'cpu+blas'() {
+    const accel = require('./accel') as typeof import('./accel');
+    accel.loadBlasAddon();
+    await activate('cpu');
+    accel.installBlasKernels();
+  },
   async wasm() {
     require('@tensorflow/tfjs-backend-wasm');
     await activate('wasm');
   },
   async cpu() {
+    // Plain cpu means the backend's own kernels, even after 'cpu+blas' was active in this process.
+    (require('./accel') as typeof import('./accel')).uninstallBlasKernels();
     await activate('cpu');
   },
 };
@@ -87,6 +97,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
 const INSTALL_HINT: Record<BackendName, string> = {
   gpu: 'install @tensorflow/tfjs-node-gpu on a machine with CUDA 11.2 and cuDNN 8.1',
   node: 'install @tensorflow/tfjs-node (its install script downloads libtensorflow)',
+  'cpu+blas': 'build the addon with npm run build:native; needs g++ and libopenblas-dev',
   wasm: 'install @tensorflow/tfjs-backend-wasm',
   cpu: 'reinstall @tensorflow/tfjs',
 };
@@ -110,6 +121,14 @@ export interface InitBackendOptions {
 }
 
 /**
+ * A loader that fails half way may already have switched TensorFlow.js to its backend (tfjs-node-gpu
+ * without a CUDA device does): switch back so tensors keep going where `currentBackend()` says.
+ */
+async function reactivateCurrent(): Promise<void> {
+  if (current !== null && tf.getBackend() !== current.tfName) await activate(current.tfName);
+}
+
+/**
  * Picks and activates the tensor backend. `request` (or env `TFJS_BACKEND`) forces one; without
  * it the best one that loads wins. Calling it again with no request keeps the current choice.
  */
@@ -127,6 +146,7 @@ export async function initBackend(request?: string, options: InitBackendOptions 
     try {
       await loaders[name]();
     } catch (err) {
+      await reactivateCurrent();
       throw new Error(
         `${source}=${raw}: the '${name}' tensor backend cannot load: ${firstLine(err)} (${INSTALL_HINT[name]})`,
       );
@@ -145,6 +165,7 @@ export async function initBackend(request?: string, options: InitBackendOptions 
       }
     }
     if (picked === null) {
+      await reactivateCurrent();
       throw new Error(`no tensor backend loads: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
     }
     choice = { name: picked, tfName: tf.getBackend(), how: 'best available', skipped, notes: [] };

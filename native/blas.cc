@@ -1,0 +1,172 @@
+// Optional N-API addon: single-precision matrix products through an optimized CBLAS (OpenBLAS).
+//
+// The tfjs 'cpu' backend keeps tensor data in JS Float32Arrays, so the addon reads and writes
+// them in place (no copies). Built by scripts/build-native.js; the pack runs without it.
+//
+// Exports:
+//   gemm(transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias|null, relu) -> undefined
+//     For each i < batch: out[i] = op(a[i]) . op(b[i]) (+ bias row) (then max(0, .) when relu),
+//     row-major; a[i] starts at i*aStride floats (aStride 0 repeats the same matrix), likewise b.
+//     op(a) is m x k, op(b) is k x n, out is m x n per batch item; bias has n floats.
+//   threads() -> number, setThreads(n) -> undefined, info() -> string
+#include <node_api.h>
+#include <cblas.h>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#ifdef PACK_OPENBLAS
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+}
+#endif
+
+namespace {
+
+bool Throw(napi_env env, const std::string& message) {
+  napi_throw_error(env, nullptr, ("tfjs_blas: " + message).c_str());
+  return false;
+}
+
+bool GetBool(napi_env env, napi_value v, const char* name, bool* out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return Throw(env, std::string(name) + " must be a boolean");
+  return true;
+}
+
+bool GetInt(napi_env env, napi_value v, const char* name, int64_t* out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) {
+    return Throw(env, std::string(name) + " must be a non-negative integer");
+  }
+  return true;
+}
+
+// A Float32Array argument with at least `need` elements.
+bool GetFloats(napi_env env, napi_value v, const char* name, int64_t need, float** data) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  if (!isTyped) return Throw(env, std::string(name) + " must be a Float32Array");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_float32_array) {
+    return Throw(env, std::string(name) + " must be a Float32Array");
+  }
+  if (static_cast<int64_t>(length) < need) {
+    return Throw(env, std::string(name) + " has " + std::to_string(length) + " floats, needs " +
+                          std::to_string(need));
+  }
+  *data = static_cast<float*>(raw);
+  return true;
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 13) {
+    Throw(env, "gemm expects 13 arguments (transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias, relu)");
+    return nullptr;
+  }
+  bool transA, transB, relu;
+  int64_t batch, m, n, k, aStride, bStride;
+  if (!GetBool(env, argv[0], "transA", &transA) || !GetBool(env, argv[1], "transB", &transB) ||
+      !GetInt(env, argv[2], "batch", &batch) || !GetInt(env, argv[3], "m", &m) ||
+      !GetInt(env, argv[4], "n", &n) || !GetInt(env, argv[5], "k", &k) ||
+      !GetInt(env, argv[7], "aStride", &aStride) || !GetInt(env, argv[9], "bStride", &bStride) ||
+      !GetBool(env, argv[12], "relu", &relu)) {
+    return nullptr;
+  }
+  if (batch == 0 || m == 0 || n == 0) return nullptr;
+  if (aStride != 0 && aStride < m * k) { Throw(env, "aStride is smaller than one matrix"); return nullptr; }
+  if (bStride != 0 && bStride < k * n) { Throw(env, "bStride is smaller than one matrix"); return nullptr; }
+  float *a, *b, *out, *bias = nullptr;
+  if (!GetFloats(env, argv[6], "a", aStride * (batch - 1) + m * k, &a) ||
+      !GetFloats(env, argv[8], "b", bStride * (batch - 1) + k * n, &b) ||
+      !GetFloats(env, argv[10], "out", batch * m * n, &out)) {
+    return nullptr;
+  }
+  napi_valuetype biasType;
+  napi_typeof(env, argv[11], &biasType);
+  if (biasType != napi_null && biasType != napi_undefined && !GetFloats(env, argv[11], "bias", n, &bias)) {
+    return nullptr;
+  }
+
+  const CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
+  const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
+  const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);
+  for (int64_t i = 0; i < batch; i++) {
+    float* c = out + i * m * n;
+    float beta = 0.0f;
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < m; r++) std::memcpy(c + r * n, bias, sizeof(float) * n);
+      beta = 1.0f;
+    }
+    if (k > 0) {
+      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
+                  a + i * aStride, lda, b + i * bStride, ldb, beta, c, static_cast<int>(n));
+    } else if (bias == nullptr) {
+      std::memset(c, 0, sizeof(float) * m * n);
+    }
+    if (relu) {
+      for (int64_t j = 0; j < m * n; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+    }
+  }
+  return nullptr;
+}
+
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value result;
+#ifdef PACK_OPENBLAS
+  napi_create_int32(env, openblas_get_num_threads(), &result);
+#else
+  napi_create_int32(env, 1, &result);
+#endif
+  return result;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int64_t n = 0;
+  if (argc != 1 || !GetInt(env, argv[0], "threads", &n) || n < 1) {
+    if (n < 1) Throw(env, "setThreads expects an integer >= 1");
+    return nullptr;
+  }
+#ifdef PACK_OPENBLAS
+  openblas_set_num_threads(static_cast<int>(n));
+#endif
+  return nullptr;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value result;
+#ifdef PACK_OPENBLAS
+  const char* text = openblas_get_config();
+  std::string s = text ? text : "OpenBLAS";
+#else
+  std::string s = "CBLAS";
+#endif
+  napi_create_string_utf8(env, s.c_str(), s.size(), &result);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,234 @@
+/**
+ * The chapter's workload, phase by phase, doing the same work as /work/shared/bench/ch4_torch.py
+ * (same counts, batch sizes, epochs, learning rates, initialisations) with the pack's library.
+ * Each phase is timed; peak RSS and live tensors are recorded after it.
+ */
+import * as path from 'path';
+import { tf } from '../../src/backend';
+import { readIdxPair } from '../../src/data/idx';
+import { mnistDataDir, MNIST_FILES } from '../../src/data/mnist';
+import { seed, rng } from '../../src/random';
+import { Parameter, backward, initParams } from '../../src/autograd';
+import { Module, Linear, ReLU, Sequential } from '../../src/nn';
+import { BasicOptim, SGD, Optimizer } from '../../src/optim';
+import { mnistLoss, batchAccuracy, crossEntropy } from '../../src/losses';
+
+export const PHASES = ['load', 'pixel_similarity', 'linear1_20ep', 'simple_net_40ep', 'full_mlp_epoch_median'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface PhaseStats {
+  seconds: number;
+  /** The process's peak resident set size so far, in MiB. */
+  peakRssMb: number;
+  /** `tf.memory().numTensors` after the phase. */
+  liveTensors: number;
+}
+
+export interface WorkloadResult {
+  counts: number[];
+  dist_3_abs: number;
+  dist_3_sqr: number;
+  accuracy_3s: number;
+  accuracy_7s: number;
+  linear1: number[];
+  simple_net: number[];
+  full_mlp_test_acc: number;
+  full_mlp_epoch_seconds: number[];
+  phases: Record<PhaseName, PhaseStats>;
+}
+
+export interface WorkloadOptions {
+  seed: number;
+  fullEpochs: number;
+}
+
+interface Images { x: tf.Tensor; y: tf.Tensor }
+
+function stats(seconds: number): PhaseStats {
+  return { seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), liveTensors: tf.memory().numTensors };
+}
+
+/** Images of one digit as floats 0..1, [n, 28, 28]. */
+function digitImages(images: Uint8Array, labels: Uint8Array, digit: number, size: number): tf.Tensor3D {
+  let n = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] === digit) n++;
+  const out = new Float32Array(n * size);
+  for (let i = 0, j = 0; i < labels.length; i++) {
+    if (labels[i] !== digit) continue;
+    const src = images.subarray(i * size, (i + 1) * size);
+    for (let p = 0; p < size; p++) out[j * size + p] = src[p] / 255;
+    j++;
+  }
+  const side = Math.sqrt(size);
+  return tf.tensor3d(out, [n, side, side]);
+}
+
+/** Index batches of `bs` over n items, shuffled with the shared generator or in order. */
+function batchIndices(n: number, bs: number, shuffle: boolean): tf.Tensor1D[] {
+  const order = shuffle ? rng().permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
+  const out: tf.Tensor1D[] = [];
+  for (let i = 0; i < n; i += bs) out.push(tf.tensor1d(order.subarray(i, Math.min(n, i + bs)), 'int32'));
+  return out;
+}
+
+/** Runs `body` over the batches of one pass, disposing every batch tensor. */
+function eachBatch(data: Images, bs: number, shuffle: boolean, body: (xb: tf.Tensor, yb: tf.Tensor) => void): void {
+  for (const idx of batchIndices(data.x.shape[0], bs, shuffle)) {
+    const xb = tf.gather(data.x, idx);
+    const yb = tf.gather(data.y, idx);
+    idx.dispose();
+    body(xb, yb);
+    xb.dispose();
+    yb.dispose();
+  }
+}
+
+type Model = (xb: tf.Tensor) => tf.Tensor;
+
+/** The script's `validate`: mean of per-batch accuracies (batches of 256, in order), rounded to 4 places. */
+function validate(model: Model, valid: Images): number {
+  const accs: tf.Scalar[] = [];
+  eachBatch(valid, 256, false, (xb, yb) => accs.push(tf.tidy(() => batchAccuracy(model(xb), yb))));
+  const mean = tf.tidy(() => tf.stack(accs).mean());
+  const value = mean.dataSync()[0];
+  tf.dispose([mean, ...accs]);
+  return Math.round(value * 1e4) / 1e4;
+}
+
+/** The script's `fit`: epochs of shuffled batches of 256 with mnist_loss, validating after each. */
+function fit(model: Model, opt: Optimizer, train: Images, valid: Images, epochs: number): number[] {
+  const hist: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    eachBatch(train, 256, true, (xb, yb) => {
+      backward(() => mnistLoss(model(xb), yb), opt.params).dispose();
+      opt.step();
+      opt.zeroGrad();
+    });
+    hist.push(validate(model, valid));
+  }
+  return hist;
+}
+
+function disposeModule(m: Module): void {
+  for (const p of m.parameters()) p.dispose();
+}
+
+function timed<T>(body: () => T): [T, number] {
+  const t0 = performance.now();
+  const value = body();
+  return [value, (performance.now() - t0) / 1000];
+}
+
+function scalar(t: tf.Tensor): number {
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+/** Runs all phases on the active backend. */
+export function runWorkload(options: WorkloadOptions): WorkloadResult {
+  seed(options.seed);
+  const dir = mnistDataDir();
+  const file = (name: keyof typeof MNIST_FILES) => path.join(dir, MNIST_FILES[name]);
+  const phases = {} as Record<PhaseName, PhaseStats>;
+
+  const [raw, loadSeconds] = timed(() => {
+    const trainSet = readIdxPair(file('trainImages'), file('trainLabels'));
+    const testSet = readIdxPair(file('testImages'), file('testLabels'));
+    const size = trainSet.images.rows * trainSet.images.cols;
+    const pick = (set: typeof trainSet, d: number) => digitImages(set.images.data, set.labels.data, d, size);
+    return { trainSet, testSet, threes: pick(trainSet, 3), sevens: pick(trainSet, 7), v3: pick(testSet, 3), v7: pick(testSet, 7) };
+  });
+  phases.load = stats(loadSeconds);
+  const { threes, sevens, v3, v7, trainSet, testSet } = raw;
+  const counts = [threes, sevens, v3, v7].map((t) => t.shape[0]);
+
+  const [pixel, pixelSeconds] = timed(() => {
+    const mean3 = threes.mean(0);
+    const mean7 = sevens.mean(0);
+    const a3 = threes.gather(1);
+    const dist3Abs = scalar(tf.tidy(() => a3.sub(mean3).abs().mean()));
+    const dist3Sqr = scalar(tf.tidy(() => a3.sub(mean3).square().mean().sqrt()));
+    const dist = (x: tf.Tensor, m: tf.Tensor) => x.sub(m).abs().mean([-1, -2]);
+    const is3 = (x: tf.Tensor) => dist(x, mean3).less(dist(x, mean7));
+    const acc3 = scalar(tf.tidy(() => is3(v3).toFloat().mean()));
+    const acc7 = scalar(tf.tidy(() => tf.scalar(1).sub(is3(v7).toFloat()).mean()));
+    tf.dispose([mean3, mean7, a3]);
+    return { dist3Abs, dist3Sqr, acc3, acc7 };
+  });
+  phases.pixel_similarity = stats(pixelSeconds);
+
+  const binary = (a: tf.Tensor, b: tf.Tensor): Images => tf.tidy(() => ({
+    x: tf.concat([a, b]).reshape([-1, 28 * 28]),
+    y: tf.concat([tf.ones([a.shape[0], 1]), tf.zeros([b.shape[0], 1])]),
+  }));
+  const train = binary(threes, sevens);
+  const valid = binary(v3, v7);
+  tf.dispose([threes, sevens, v3, v7]);
+
+  const [linear1, linearSeconds] = timed(() => {
+    const w = initParams([784, 1]);
+    const b = initParams([1]);
+    const hist = fit((xb) => xb.matMul(w.value).add(b.value), new BasicOptim([w, b], 1.0), train, valid, 20);
+    w.dispose();
+    b.dispose();
+    return hist;
+  });
+  phases.linear1_20ep = stats(linearSeconds);
+
+  const [simpleNet, simpleSeconds] = timed(() => {
+    const net = new Sequential(new Linear(784, 30), new ReLU(), new Linear(30, 1));
+    const hist = fit((xb) => net.forward(xb), new BasicOptim(net.parameters(), 0.1), train, valid, 40);
+    disposeModule(net);
+    return hist;
+  });
+  phases.simple_net_40ep = stats(simpleSeconds);
+  tf.dispose([train.x, train.y, valid.x, valid.y]);
+
+  const full = fullMlp(trainSet.images.data, trainSet.labels.data, testSet.images.data, testSet.labels.data, options.fullEpochs);
+  const sorted = [...full.epochSeconds].sort((a, b) => a - b);
+  phases.full_mlp_epoch_median = stats(sorted[Math.floor(sorted.length / 2)]);
+
+  return {
+    counts,
+    dist_3_abs: pixel.dist3Abs,
+    dist_3_sqr: pixel.dist3Sqr,
+    accuracy_3s: pixel.acc3,
+    accuracy_7s: pixel.acc7,
+    linear1,
+    simple_net: simpleNet,
+    full_mlp_test_acc: full.testAcc,
+    full_mlp_epoch_seconds: full.epochSeconds,
+    phases,
+  };
+}
+
+function allDigits(images: Uint8Array, labels: Uint8Array): Images {
+  const x = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
+  return { x: tf.tensor2d(x, [labels.length, images.length / labels.length]), y: tf.tensor1d(Int32Array.from(labels), 'int32') };
+}
+
+/** Full MNIST, ten digits: MLP 784-128-10, SGD(lr 0.1, momentum 0.9), cross entropy, batches of 128. */
+function fullMlp(trX: Uint8Array, trY: Uint8Array, teX: Uint8Array, teY: Uint8Array, epochs: number): { testAcc: number; epochSeconds: number[] } {
+  const train = allDigits(trX, trY);
+  const test = allDigits(teX, teY);
+  const mlp = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+  const params: Parameter[] = mlp.parameters();
+  const opt = new SGD(params, 0.1, { momentum: 0.9 });
+  const epochSeconds: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const t0 = performance.now();
+    eachBatch(train, 128, true, (xb, yb) => {
+      backward(() => crossEntropy(mlp.forward(xb), yb), params).dispose();
+      opt.step();
+      opt.zeroGrad();
+    });
+    epochSeconds.push((performance.now() - t0) / 1000);
+  }
+  const testAcc = scalar(tf.tidy(() => mlp.forward(test.x).argMax(1).equal(test.y).toFloat().mean()));
+  opt.dispose();
+  disposeModule(mlp);
+  tf.dispose([train.x, train.y, test.x, test.y]);
+  return { testAcc, epochSeconds };
+}

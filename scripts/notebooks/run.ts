@@ -1,0 +1,168 @@
+/**
+ * `npm run notebooks [-- [options] [notebook.ipynb ...]]`: executes notebooks on the tslab kernel
+ * and writes, per notebook, the executed .ipynb and a static offline .html page.
+ */
+import { basename, extname, join, relative, resolve } from 'path';
+import { existsSync } from 'fs';
+import { executeNotebook, NotebookRun } from './execute';
+import { notebookToHtml } from './html';
+import { killAllKernels } from './kernel';
+import { serializeNotebook, writeFileAtomic } from './nbformat';
+import { ensureDistBuilt, findProjectRoot, projectNotebooks } from './project';
+
+/** How often a long cell says it is still running. */
+const HEARTBEAT_MS = 30_000;
+
+export interface RunOptions {
+  notebooks: string[];
+  outDir: string;
+  cellTimeoutS: number;
+  build: boolean;
+}
+
+const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
+
+Executes each notebook (default: every notebooks/*.ipynb) on a fresh tslab kernel started in the
+notebook's folder, and writes <out>/<name>.ipynb (executed) and <out>/<name>.html (static page).
+
+options:
+  --out <dir>         output folder (default: build)
+  --timeout <s>       per-cell time limit in seconds (default: 900)
+  --no-build          do not run \`npm run build\` when dist/ is stale
+  -h, --help          this text`;
+
+export function parseArgs(argv: readonly string[], root: string): RunOptions | 'help' {
+  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value\n\n${USAGE}`);
+      return v;
+    };
+    if (arg === '-h' || arg === '--help') return 'help';
+    else if (arg === '--out') options.outDir = resolve(value());
+    else if (arg === '--no-build') options.build = false;
+    else if (arg === '--timeout') {
+      const raw = value();
+      const seconds = Number(raw);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--timeout: expected a positive number of seconds, got "${raw}"`);
+      options.cellTimeoutS = seconds;
+    } else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n\n${USAGE}`);
+    else {
+      const path = resolve(arg);
+      if (!existsSync(path)) throw new Error(`${arg}: no such notebook`);
+      if (extname(path) !== '.ipynb') throw new Error(`${arg}: expected a .ipynb file`);
+      options.notebooks.push(path);
+    }
+  }
+  if (options.notebooks.length === 0) options.notebooks = projectNotebooks(root);
+  return options;
+}
+
+function indent(text: string): string {
+  return text.replace(/\s+$/, '').split('\n').map((l) => `    ${l}`).join('\n');
+}
+
+export function formatFailure(name: string, run: NotebookRun): string {
+  const f = run.failure;
+  if (!f) return '';
+  return [
+    `[${name}] FAILED at cell ${f.codeCellNumber}/${run.codeCellCount}: ${f.ename}: ${f.evalue}`,
+    '  cell source:',
+    indent(f.source),
+    ...(f.traceback.length ? ['  traceback:', indent(f.traceback.join('\n'))] : []),
+  ].join('\n');
+}
+
+export interface WrittenRun {
+  run: NotebookRun;
+  ipynbPath: string;
+  htmlPath: string;
+}
+
+/** Writes <outDir>/<name>.ipynb and <outDir>/<name>.html for a finished run. */
+export function writeRun(run: NotebookRun, outDir: string): WrittenRun {
+  const name = basename(run.path, '.ipynb');
+  const ipynbPath = join(outDir, `${name}.ipynb`);
+  const htmlPath = join(outDir, `${name}.html`);
+  writeFileAtomic(ipynbPath, serializeNotebook(run.notebook));
+  const status = run.failure ? `stopped at cell ${run.failure.codeCellNumber} of ${run.codeCellCount}` : `all ${run.codeCellCount} code cells ran`;
+  const subtitle = `${name}.ipynb, executed on the tslab kernel ${new Date().toISOString()}: ${status} in ${run.seconds.toFixed(1)} s`;
+  writeFileAtomic(htmlPath, notebookToHtml(run.notebook, { title: name, failure: run.failure, subtitle }));
+  return { run, ipynbPath, htmlPath };
+}
+
+async function runOne(path: string, options: RunOptions, root: string): Promise<NotebookRun | null> {
+  const name = basename(path, '.ipynb');
+  const log = (line: string) => console.log(`[${name}] ${line}`);
+  log(`starting the tslab kernel in ${relative(root, resolve(path, '..')) || '.'}`);
+  let run: NotebookRun;
+  let heartbeat: NodeJS.Timeout | undefined;
+  try {
+    run = await executeNotebook(path, {
+      cellTimeoutMs: options.cellTimeoutS * 1000,
+      onCellStart: (n, count) => {
+        clearInterval(heartbeat);
+        const t0 = Date.now();
+        heartbeat = setInterval(() => log(`cell ${n}/${count} still running (${Math.round((Date.now() - t0) / 1000)}s)`), HEARTBEAT_MS);
+      },
+      onCell: (c) => {
+        clearInterval(heartbeat);
+        log(`cell ${c.codeCellNumber}/${c.codeCellCount} ${c.ok ? 'ok' : 'FAILED'} ${c.seconds.toFixed(1)}s`);
+      },
+    });
+  } catch (e) {
+    console.error(`[${name}] FAILED: ${(e as Error).message}`);
+    return null;
+  } finally {
+    clearInterval(heartbeat);
+  }
+  const { ipynbPath, htmlPath } = writeRun(run, options.outDir);
+  if (run.failure) console.error(formatFailure(name, run));
+  else log(`done: ${run.cellsRun} cells in ${run.seconds.toFixed(1)}s`);
+  log(`wrote ${[ipynbPath, htmlPath].map((p) => relative(process.cwd(), p)).join(', ')}`);
+  return run;
+}
+
+/** Runs every notebook (a failure stops only its own notebook); returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const root = findProjectRoot();
+  const options = parseArgs(argv, root);
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (options.notebooks.length === 0) throw new Error(`no notebooks: ${join(root, 'notebooks')} has no .ipynb file`);
+  if (options.build) ensureDistBuilt(root, (line) => console.log(line));
+  const failed: string[] = [];
+  for (const path of options.notebooks) {
+    const run = await runOne(path, options, root);
+    if (!run || run.failure) failed.push(basename(path));
+  }
+  const total = options.notebooks.length;
+  if (failed.length) console.error(`\n${failed.length} of ${total} notebook(s) failed: ${failed.join(', ')}`);
+  else console.log(`\nall ${total} notebook(s) ran; outputs in ${relative(process.cwd(), options.outDir) || '.'}`);
+  return failed.length ? 1 : 0;
+}
+
+if (require.main === module) {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping; killing the kernels`);
+      killAllKernels();
+      process.exit(code);
+    });
+  }
+  main(process.argv.slice(2)).then(
+    (code) => {
+      killAllKernels();
+      process.exit(code);
+    },
+    (e: Error) => {
+      console.error(`notebooks: ${e.message}`);
+      killAllKernels();
+      process.exit(2);
+    },
+  );
+}

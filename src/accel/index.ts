@@ -1,0 +1,103 @@
+/**
+ * Fast kernels for the tfjs 'cpu' backend: matrix products through OpenBLAS (see native/), and
+ * plain-loop Add/Sub/Multiply and row GatherV2 for the shapes a training step makes.
+ * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
+ * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
+ */
+import { tf, onBackendReady } from '../backend';
+import { loadBlasAddon, BlasAddon } from './native';
+import { blasBatchMatMul, blasFusedMatMul } from './matmulKernels';
+import { fastAdd, fastSub, fastMultiply } from './elementwiseKernels';
+import { fastGather } from './gatherKernel';
+import { fastSum, fastMean } from './sumKernel';
+
+export { loadBlasAddon, blasAddonPath } from './native';
+export type { BlasAddon } from './native';
+export { planGemm } from './matmulKernels';
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+
+const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => KernelFunc> = {
+  BatchMatMul: blasBatchMatMul,
+  _FusedMatMul: blasFusedMatMul,
+  GatherV2: (_addon, fallback) => fastGather(fallback),
+  Add: (_addon, fallback) => fastAdd(fallback),
+  Sub: (_addon, fallback) => fastSub(fallback),
+  Multiply: (_addon, fallback) => fastMultiply(fallback),
+  Sum: (_addon, fallback) => fastSum(fallback),
+  Mean: (_addon, fallback) => fastMean(fallback),
+};
+
+/** The cpu backend's own kernels, kept while ours are registered. */
+let originals: tf.KernelConfig[] | null = null;
+
+/** Per kernel: calls served by the fast path, and calls handed to the backend's own kernel. */
+export type KernelCounts = Record<string, { fast: number; fallback: number }>;
+const counts: KernelCounts = {};
+
+/** How often each replaced kernel took its fast path since the last `resetKernelCounts()`. */
+export function kernelCounts(): KernelCounts {
+  return JSON.parse(JSON.stringify(counts)) as KernelCounts;
+}
+
+export function resetKernelCounts(): void {
+  for (const key of Object.keys(counts)) delete counts[key];
+}
+
+function counted(original: tf.KernelConfig, addon: BlasAddon): KernelFunc {
+  const name = original.kernelName;
+  const fallback: KernelFunc = (args) => {
+    (counts[name] ??= { fast: 0, fallback: 0 }).fallback++;
+    counts[name].fast--;
+    return original.kernelFunc(args);
+  };
+  const fast = OVERRIDES[name](addon, fallback);
+  return (args) => {
+    (counts[name] ??= { fast: 0, fallback: 0 }).fast++;
+    return fast(args);
+  };
+}
+
+/** Whether the BLAS kernels are registered for the 'cpu' backend now. */
+export function blasKernelsActive(): boolean {
+  return originals !== null;
+}
+
+/** Registers the BLAS kernels for the 'cpu' backend; throws (one line) when the addon is not available. */
+export function installBlasKernels(): void {
+  if (originals !== null) return;
+  const addon = loadBlasAddon();
+  const saved: tf.KernelConfig[] = [];
+  for (const [name, make] of Object.entries(OVERRIDES)) {
+    const original = tf.getKernel(name, 'cpu');
+    if (original === undefined) throw new Error(`the tfjs 'cpu' backend has no ${name} kernel to replace`);
+    saved.push(original);
+  }
+  for (const original of saved) {
+    tf.unregisterKernel(original.kernelName, 'cpu');
+    tf.registerKernel({ ...original, kernelFunc: counted(original, addon) });
+  }
+  originals = saved;
+}
+
+/** Puts the 'cpu' backend's own kernels back. */
+export function uninstallBlasKernels(): void {
+  if (originals === null) return;
+  for (const original of originals) {
+    tf.unregisterKernel(original.kernelName, 'cpu');
+    tf.registerKernel(original);
+  }
+  originals = null;
+}
+
+/** A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm for MatMul, 2 threads`. */
+export function blasDescription(): string {
+  const addon = loadBlasAddon();
+  const version = addon.info().split(' ').slice(0, 2).join(' ');
+  const threads = addon.threads();
+  return `${version} sgemm for MatMul + JS gather/add/sub/mul/sum/mean kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
+}
+
+onBackendReady((choice) => {
+  if (choice.name === 'cpu+blas' && blasKernelsActive()) choice.notes.push(blasDescription());
+});

