@@ -5,6 +5,7 @@
 import { tf } from '../src/backend';
 import { Parameter, backward, requiresGrad } from '../src/autograd';
 import { Rng } from '../src/random';
+import { rollerCoasterSpeeds, type SpeedData } from '../src/data/speed';
 
 /** Q18, Q30: f(x) = x² at one point; `backward` fills the gradient 2x (at 3: value 9, gradient 6). */
 export function gradientOfSquare(x: number): { value: number; grad: number } {
@@ -36,19 +37,11 @@ export function gradientOfSumOfSquares(xs: readonly number[]): { value: number; 
   }
 }
 
-export interface SpeedData {
-  /** 0..19 */
-  time: number[];
-  /** noise*3 + 0.75*(time-9.5)² + 1, with standard normal noise */
-  speed: number[];
-}
+export type { SpeedData };
 
 /** The book's roller-coaster measurements: `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
 export function speedData(seedValue = 42): SpeedData {
-  const rng = new Rng(seedValue);
-  const time = Array.from({ length: 20 }, (_, i) => i);
-  const speed = time.map((t) => rng.normal() * 3 + 0.75 * (t - 9.5) ** 2 + 1);
-  return { time, speed };
+  return rollerCoasterSpeeds(seedValue);
 }
 
 /** Q15: the model, a quadratic `a*t² + b*t + c` with params [a, b, c]. */

@@ -4,14 +4,14 @@
  */
 import { currentBackend, formatBackendReport, initBackend, tf } from '../src/backend';
 import { Parameter, initParams } from '../src/autograd';
-import { accuracy, batchAccuracy, crossEntropy, mnistLoss } from '../src/losses';
+import { accuracy, crossEntropy } from '../src/losses';
 import { seed as seedAll } from '../src/random';
 import { DataLoader, DataLoaders, TensorBatch } from '../src/dataloader';
 import { Conv2d, Flatten, Linear, ReLU, Sequential, hasNativeConvFilterGrad } from '../src/nn';
 import { SGD } from '../src/optim';
 import { Learner } from '../src/learner';
 import { BackendCache, stackedDigits } from './01_pixels';
-import { LearnerRun, TrainOptions, fitAndRecord, mnistDataLoaders } from './05_learner';
+import { LearnerRun, TrainOptions, fitAndRecord, fitOnSample, mnistDataLoaders } from './05_learner';
 
 /** Q34: `F.relu`: every negative number becomes 0, the rest stay as they are. */
 export function reluValues(xs: readonly number[]): number[] {
@@ -81,18 +81,7 @@ export function makeSimpleNet(hidden = 30): Sequential {
 export async function trainSimpleNet(options: TrainOptions = {}): Promise<LearnerRun> {
   const o = { epochs: 40, lr: 0.1, batchSize: 256, seed: 42, ...options };
   seedAll(o.seed);
-  const net = makeSimpleNet();
-  const learn = new Learner(mnistDataLoaders(o.batchSize), net, {
-    optFunc: (params, lr) => new SGD(params, lr),
-    lossFunc: mnistLoss,
-    metrics: [batchAccuracy],
-    progress: !o.quiet,
-  });
-  try {
-    return await fitAndRecord(learn, o.epochs, o.lr);
-  } finally {
-    net.dispose();
-  }
+  return fitOnSample(makeSimpleNet(), o);
 }
 
 /** The accuracy column of a Learner run (`L(learn.recorder.values).itemgot(2)`). */

@@ -6,3 +6,4 @@ export * as mnistLoss from './04_mnist_loss';
 export * as learner from './05_learner';
 export * as neuralNet from './06_neural_net';
 export * as further from './further';
+export * as questionnaire from './questionnaire';

@@ -61,6 +61,10 @@ async function activate(tfName: string): Promise<void> {
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new Error(`TensorFlow.js could not initialise its '${tfName}' backend`);
   await tf.ready();
+  // The cpu backend greets its first tensor with a banner suggesting tfjs-node; our one-line
+  // report already says why each better backend was skipped.
+  const cpu = tf.backend() as { firstUse?: boolean };
+  if (tfName === 'cpu' && cpu.firstUse === true) cpu.firstUse = false;
 }
 
 /** The real loaders. Each `require` is inside the loader, so a missing package is only a skipped backend. */

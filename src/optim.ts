@@ -5,6 +5,42 @@
 import { tf } from './backend';
 import { Parameter } from './autograd';
 
+/**
+ * A backend may register a kernel of this name that does a whole SGD update of one parameter in one
+ * pass (the cpu+blas backend does, src/accel/sgdKernel.ts). Inputs `param`, `grad` and, with
+ * momentum after the first step, `buf`; attributes `SgdStepAttrs`; outputs the new values and, with
+ * momentum, the new buffer. Without it the optimizers use ordinary tensor ops, with the same result.
+ */
+export const SGD_STEP_KERNEL = 'FastbookSgdStep';
+
+export interface SgdStepAttrs {
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+function fusedStepAvailable(): boolean {
+  return tf.getKernel(SGD_STEP_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/** Runs the fused kernel; returns the new values and, with momentum, the new buffer. */
+function fusedStep(p: Parameter, g: tf.Tensor, buf: tf.Variable | undefined, attrs: SgdStepAttrs): tf.Tensor[] {
+  const inputs: Record<string, tf.Tensor> = { param: p.value, grad: g };
+  if (buf !== undefined) inputs.buf = buf;
+  const out = tf.engine().runKernel(SGD_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? out : [out];
+}
+
+/** Calls `update(p, grad)` for every parameter that has a gradient, inside one `tf.tidy`. */
+function updateEach(params: readonly Parameter[], update: (p: Parameter, g: tf.Tensor) => void): void {
+  tf.tidy(() => {
+    for (const p of params) {
+      const g = p.grad;
+      if (g !== null) update(p, g);
+    }
+  });
+}
+
 /** What the Learner needs from an optimizer (fastai's `Optimizer` interface). */
 export interface Optimizer {
   /** The learning rate used by the next `step()`. */
@@ -39,11 +75,9 @@ export class BasicOptim implements Optimizer {
   }
 
   step(): void {
-    tf.tidy(() => {
-      for (const p of this.params) {
-        const g = p.grad;
-        if (g !== null) p.value.assign(p.value.sub(g.mul(this.lr)));
-      }
+    const fused = fusedStepAvailable();
+    updateEach(this.params, (p, g) => {
+      p.value.assign(fused ? fusedStep(p, g, undefined, { lr: this.lr, momentum: 0, weightDecay: 0 })[0] : p.value.sub(g.mul(this.lr)));
     });
   }
 
@@ -81,14 +115,22 @@ export class SGD implements Optimizer {
   }
 
   step(): void {
-    tf.tidy(() => {
-      for (const p of this.params) {
-        const g = p.grad;
-        if (g === null) continue;
-        const d = this.weightDecay > 0 ? g.add(p.value.mul(this.weightDecay)) : g;
-        p.value.assign(p.value.sub(this.direction(p, d).mul(this.lr)));
-      }
-    });
+    const fused = fusedStepAvailable();
+    updateEach(this.params, (p, g) => (fused ? this.fusedUpdate(p, g) : this.plainUpdate(p, g)));
+  }
+
+  private plainUpdate(p: Parameter, g: tf.Tensor): void {
+    const d = this.weightDecay > 0 ? g.add(p.value.mul(this.weightDecay)) : g;
+    p.value.assign(p.value.sub(this.direction(p, d).mul(this.lr)));
+  }
+
+  private fusedUpdate(p: Parameter, g: tf.Tensor): void {
+    const buf = this.buffers.get(p);
+    const [value, newBuf] = fusedStep(p, g, buf, { lr: this.lr, momentum: this.momentum, weightDecay: this.weightDecay });
+    p.value.assign(value);
+    if (newBuf === undefined) return;
+    if (buf === undefined) this.buffers.set(p, tf.variable(newBuf, false));
+    else buf.assign(newBuf);
   }
 
   private direction(p: Parameter, d: tf.Tensor): tf.Tensor {

@@ -7,6 +7,7 @@
 import { tf } from '../src/backend';
 import { Parameter, backward, requiresGrad } from '../src/autograd';
 import { Rng } from '../src/random';
+import { rollerCoasterSpeeds, type SpeedData } from '../src/data/speed';
 
 /** Q18, Q30: f(x) = x² at one point; `backward` fills the gradient 2x (at 3: value 9, gradient 6). */
 export function gradientOfSquare(x: number): { value: number; grad: number } {
@@ -21,12 +22,7 @@ export function gradientOfSumOfSquares(xs: readonly number[]): { value: number; 
   throw new Error('Not implemented yet: gradientOfSumOfSquares (Q18)');
 }
 
-export interface SpeedData {
-  /** 0..19 */
-  time: number[];
-  /** noise*3 + 0.75*(time-9.5)² + 1, with standard normal noise */
-  speed: number[];
-}
+export type { SpeedData };
 
 /** The book's roller-coaster measurements: `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
 export function speedData(seedValue = 42): SpeedData {

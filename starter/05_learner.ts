@@ -10,7 +10,7 @@ import { Parameter, backward } from '../src/autograd';
 import { batchAccuracy, mnistLoss } from '../src/losses';
 import { seed as seedAll } from '../src/random';
 import { DataLoader, DataLoaders, TensorBatch } from '../src/dataloader';
-import { Linear } from '../src/nn';
+import { Linear, Module } from '../src/nn';
 import { BasicOptim, OptFunc, Optimizer, SGD } from '../src/optim';
 import { Learner } from '../src/learner';
 import { initLinearParams, linear1, mnistDatasets } from './04_mnist_loss';
@@ -143,6 +143,14 @@ export interface LearnerRun {
 /** Runs `learn.fit(epochs, lr)` and gathers what the Recorder saw; the Learner's optimizer is freed. */
 export async function fitAndRecord(learn: Learner, epochs: number, lr: number): Promise<LearnerRun> {
   throw new Error('Not implemented yet: fitAndRecord (chapter)');
+}
+
+/**
+ * The book's `Learner(dls, model, opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy)`
+ * fitted on the 3s and 7s; the model is freed afterwards.
+ */
+export async function fitOnSample(model: Module, o: { epochs: number; lr: number; batchSize: number; quiet?: boolean }): Promise<LearnerRun> {
+  throw new Error('Not implemented yet: fitOnSample (chapter)');
 }
 
 /**

@@ -6,14 +6,14 @@
  */
 import { currentBackend, formatBackendReport, initBackend, tf } from '../src/backend';
 import { Parameter, initParams } from '../src/autograd';
-import { accuracy, batchAccuracy, crossEntropy, mnistLoss } from '../src/losses';
+import { accuracy, crossEntropy } from '../src/losses';
 import { seed as seedAll } from '../src/random';
 import { DataLoader, DataLoaders, TensorBatch } from '../src/dataloader';
 import { Conv2d, Flatten, Linear, ReLU, Sequential, hasNativeConvFilterGrad } from '../src/nn';
 import { SGD } from '../src/optim';
 import { Learner } from '../src/learner';
 import { BackendCache, stackedDigits } from './01_pixels';
-import { LearnerRun, TrainOptions, fitAndRecord, mnistDataLoaders } from './05_learner';
+import { LearnerRun, TrainOptions, fitAndRecord, fitOnSample, mnistDataLoaders } from './05_learner';
 
 /** Q34: `F.relu`: every negative number becomes 0, the rest stay as they are. */
 export function reluValues(xs: readonly number[]): number[] {
@@ -48,9 +48,9 @@ export function linearLayersCollapse(seedValue = 42): number {
   throw new Error('Not implemented yet: linearLayersCollapse (Q37)');
 }
 
-/** The first 4 training rows (a copy the caller disposes). */
-function mnistDatasets4(): tf.Tensor2D {
-  throw new Error('Not implemented yet: mnistDatasets4 (helper)');
+/** The first `n` training 3s as rows of 784 pixels (a copy the caller disposes). */
+function firstTrainingRows(n: number): tf.Tensor2D {
+  throw new Error('Not implemented yet: firstTrainingRows (helper)');
 }
 
 /** Q36: the same net with modules: `nn.Sequential(nn.Linear(784,30), nn.ReLU(), nn.Linear(30,1))`. */
@@ -100,9 +100,10 @@ export function makeConvNet(): Sequential {
 }
 
 /**
- * The plain-JavaScript 'cpu' backend runs convolutions in slow scalar loops (seconds per batch),
- * so the conv net trains on 'wasm' when the 'cpu' backend is active and wasm loads. Other
- * backends are kept. Returns a line saying what happened.
+ * TensorFlow.js's JavaScript 'cpu' kernels (behind both 'cpu' and 'cpu+blas') run convolutions in
+ * scalar loops, about ten times slower here than wasm's, so the conv net trains on 'wasm' when
+ * one of those is active and wasm loads. Other backends are kept. Returns a line saying what
+ * happened.
  */
 export async function useConvBackend(): Promise<string> {
   throw new Error('Not implemented yet: useConvBackend (chapter)');

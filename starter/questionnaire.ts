@@ -7,7 +7,7 @@
  * file only adds what a question needs on top of it.
  *
  * This file imports only `src/`, never the chapter's lesson files: a student's broken chapter file
- * then cannot take the questionnaire's grade down with it (hence its own small `speedData`).
+ * then cannot take the questionnaire's grade down with it.
  * Functions that return plain numbers dispose every tensor they make; functions that return a
  * tensor hand it to the caller. Functions taking a seed reseed the pack's shared generator.
  */
@@ -17,7 +17,7 @@ import { tf } from '../src/backend';
 import { Parameter, backward, initParams, requiresGrad } from '../src/autograd';
 import { Rng, seed } from '../src/random';
 import { stack, view } from '../src/tensors';
-import { ls } from '../src/data';
+import { ls, rollerCoasterSpeeds } from '../src/data';
 import { l1Loss, rmse, mseLoss, mnistLoss, mnistLossCore, batchAccuracy, sigmoid } from '../src/losses';
 import { Linear, Module, ReLU, Sequential, relu } from '../src/nn';
 import { DataLoader, DataLoaders } from '../src/dataloader';
@@ -204,11 +204,6 @@ export function twoClusters(n: number, seedValue: number, spread = 0.8): Example
 
 // ------------------------------------------------------------------ Q12, Q14, Q17: SGD on the book's quadratic
 
-/** The book's roller-coaster data: speed = 0.75 (t - 9.5)^2 + 1 + noise, t = 0..19 (seeded noise). */
-export function speedData(seedValue = 42): { time: number[]; speed: number[] } {
-  throw new Error('Not implemented yet: speedData (Q12)');
-}
-
 /** The seven steps of Q14, in the names the trace uses. */
 export type SgdStepName = 'initialize' | 'predict' | 'loss' | 'gradient' | 'step' | 'repeat' | 'stop';
 
@@ -222,7 +217,7 @@ export interface QuadraticRun {
 }
 
 /**
- * Q12, Q14, Q17: fits a t^2 + b t + c to `speedData` with plain gradient descent
+ * Q12, Q14, Q17: fits a t^2 + b t + c to the roller-coaster speeds (`rollerCoasterSpeeds`) with plain gradient descent
  * (the book's `apply_step`): `steps` rounds of predict, loss, gradient, step.
  */
 export function quadraticSgd(options: { lr: number; steps: number; seed?: number }): QuadraticRun {

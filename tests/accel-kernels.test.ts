@@ -3,6 +3,8 @@ import { tf, initBackend, currentBackend, formatBackendReport, BackendName } fro
 import {
   blasKernelsActive, installBlasKernels, kernelCounts, loadBlasAddon, planGemm, resetKernelCounts, uninstallBlasKernels,
 } from '../src/accel';
+import { Parameter } from '../src/autograd';
+import { BasicOptim, Optimizer, SGD, SGD_STEP_KERNEL } from '../src/optim';
 
 /** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
 function randomArray(n: number, seedValue: number): Float32Array {
@@ -151,6 +153,44 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     expect(planGemm([2, 5, 7], [3, 7, 4], false, false)).to.equal(null);
     expect(planGemm([5, 7], [6, 4], false, false)).to.equal(null);
     expect(planGemm([7], [7, 4], false, false)).to.equal(null);
+  });
+
+  it('the fused SGD step gives the optimizers\' plain updates bit for bit', () => {
+    type Make = (params: Parameter[]) => Optimizer;
+    const makers: Record<string, Make> = {
+      'BasicOptim lr 1': (ps) => new BasicOptim(ps, 1),
+      'SGD lr 0.1 momentum 0.9': (ps) => new SGD(ps, 0.1, { momentum: 0.9 }),
+      'SGD lr 0.05 momentum 0.9 weight decay 0.01': (ps) => new SGD(ps, 0.05, { momentum: 0.9, weightDecay: 0.01 }),
+      'SGD lr 0.3 weight decay 0.1': (ps) => new SGD(ps, 0.3, { weightDecay: 0.1 }),
+    };
+    const shapes = [[784, 128], [128], [10, 128], [1]];
+    const train = (make: Make): Float32Array[] => {
+      const params = shapes.map((shape, i) => {
+        const init = t(shape, 100 + i);
+        const p = new Parameter(init);
+        init.dispose();
+        return p;
+      });
+      const opt = make(params);
+      for (let step = 0; step < 3; step++) {
+        params.forEach((p, i) => p.accumulateGrad(t(p.shape, 1000 * step + i)));
+        opt.step();
+        opt.zeroGrad();
+      }
+      const values = params.map((p) => p.value.dataSync() as Float32Array);
+      opt.dispose();
+      params.forEach((p) => p.dispose());
+      return values;
+    };
+    for (const [name, make] of Object.entries(makers)) {
+      uninstallBlasKernels();
+      expect(tf.getKernel(SGD_STEP_KERNEL, 'cpu'), 'plain cpu has no fused step').to.equal(undefined);
+      const plain = train(make);
+      installBlasKernels();
+      expect(tf.getKernel(SGD_STEP_KERNEL, 'cpu'), 'cpu+blas registers the fused step').to.not.equal(undefined);
+      const fused = train(make);
+      plain.forEach((values, i) => expect(Array.from(fused[i]), `${name}, parameter ${i}`).to.deep.equal(Array.from(values)));
+    }
   });
 
   it('keeps no tensors alive', () => {

@@ -1,6 +1,7 @@
 /**
  * Fast kernels for the tfjs 'cpu' backend: matrix products through OpenBLAS (see native/), and
- * plain-loop Add/Sub/Multiply and row GatherV2 for the shapes a training step makes.
+ * plain-loop Add/Sub/Multiply, Sum/Mean and row GatherV2 for the shapes a training step makes, and a
+ * fused SGD update the optimizers use when it is registered.
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  */
@@ -10,6 +11,7 @@ import { blasBatchMatMul, blasFusedMatMul } from './matmulKernels';
 import { fastAdd, fastSub, fastMultiply } from './elementwiseKernels';
 import { fastGather } from './gatherKernel';
 import { fastSum, fastMean } from './sumKernel';
+import { sgdStepKernel } from './sgdKernel';
 
 export { loadBlasAddon, blasAddonPath } from './native';
 export type { BlasAddon } from './native';
@@ -77,6 +79,7 @@ export function installBlasKernels(): void {
     tf.unregisterKernel(original.kernelName, 'cpu');
     tf.registerKernel({ ...original, kernelFunc: counted(original, addon) });
   }
+  tf.registerKernel(sgdStepKernel);
   originals = saved;
 }
 
@@ -87,6 +90,7 @@ export function uninstallBlasKernels(): void {
     tf.unregisterKernel(original.kernelName, 'cpu');
     tf.registerKernel(original);
   }
+  tf.unregisterKernel(sgdStepKernel.kernelName, 'cpu');
   originals = null;
 }
 
@@ -95,7 +99,7 @@ export function blasDescription(): string {
   const addon = loadBlasAddon();
   const version = addon.info().split(' ').slice(0, 2).join(' ');
   const threads = addon.threads();
-  return `${version} sgemm for MatMul + JS gather/add/sub/mul/sum/mean kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${version} sgemm for MatMul + JS gather/add/sub/mul/sum/mean/SGD-step kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 onBackendReady((choice) => {

@@ -3,3 +3,4 @@ export * from './idx';
 export * from './mnist';
 export * from './png';
 export * from './mnistSample';
+export * from './speed';
