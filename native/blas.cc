@@ -8,6 +8,11 @@
 //     For each i < batch: out[i] = op(a[i]) . op(b[i]) (+ bias row) (then max(0, .) when relu),
 //     row-major; a[i] starts at i*aStride floats (aStride 0 repeats the same matrix), likewise b.
 //     op(a) is m x k, op(b) is k x n, out is m x n per batch item; bias has n floats.
+//   sgdStep(p, g, buf|null, outP, outBuf|null, lr, momentum, weightDecay) -> undefined
+//     One SGD update of n = p.length floats, in float arithmetic, each operation rounded to float
+//     (built with -ffp-contract=off, so no fused multiply-add): d = g + p*wd (when wd != 0);
+//     without outBuf: outP = p - d*lr; with outBuf: outBuf = buf*momentum + d (= d when buf is
+//     null, the first step) and outP = p - outBuf*lr.
 //   threads() -> number, setThreads(n) -> undefined, info() -> string
 #include <node_api.h>
 #include <cblas.h>
@@ -119,6 +124,55 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool IsNull(napi_env env, napi_value v) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  return type == napi_null || type == napi_undefined;
+}
+
+bool GetFloat(napi_env env, napi_value v, const char* name, float* out) {
+  double value;
+  if (napi_get_value_double(env, v, &value) != napi_ok) return Throw(env, std::string(name) + " must be a number");
+  *out = static_cast<float>(value);
+  return true;
+}
+
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 8) {
+    Throw(env, "sgdStep expects 8 arguments (p, g, buf, outP, outBuf, lr, momentum, weightDecay)");
+    return nullptr;
+  }
+  bool isTyped = false;
+  napi_is_typedarray(env, argv[0], &isTyped);
+  size_t length = 0;
+  if (isTyped) napi_get_typedarray_info(env, argv[0], nullptr, &length, nullptr, nullptr, nullptr);
+  const int64_t n = static_cast<int64_t>(length);
+  float *p, *g, *outP, *buf = nullptr, *outBuf = nullptr;
+  float lr, momentum, wd;
+  if (!GetFloats(env, argv[0], "p", n, &p) || !GetFloats(env, argv[1], "g", n, &g) ||
+      (!IsNull(env, argv[2]) && !GetFloats(env, argv[2], "buf", n, &buf)) ||
+      !GetFloats(env, argv[3], "outP", n, &outP) ||
+      (!IsNull(env, argv[4]) && !GetFloats(env, argv[4], "outBuf", n, &outBuf)) ||
+      !GetFloat(env, argv[5], "lr", &lr) || !GetFloat(env, argv[6], "momentum", &momentum) ||
+      !GetFloat(env, argv[7], "weightDecay", &wd)) {
+    return nullptr;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const float d = wd != 0.0f ? g[i] + p[i] * wd : g[i];
+    if (outBuf == nullptr) {
+      outP[i] = p[i] - d * lr;
+    } else {
+      const float b = buf == nullptr ? d : buf[i] * momentum + d;
+      outBuf[i] = b;
+      outP[i] = p[i] - b * lr;
+    }
+  }
+  return nullptr;
+}
+
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value result;
 #ifdef PACK_OPENBLAS
@@ -159,6 +213,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

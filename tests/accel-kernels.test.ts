@@ -155,6 +155,30 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     expect(planGemm([7], [7, 4], false, false)).to.equal(null);
   });
 
+  it('relu, step, sigmoid, exp, log and sqrt match the plain kernels, NaN and signed zeros included', () => {
+    const special = tf.tensor([NaN, -0, 0, -1e-30, 1e-30, -88, 88, Infinity, -Infinity, 3]);
+    const inputs = [t([256, 128], 7), special];
+    const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
+      ['Relu', (x) => tf.relu(x)],
+      ['Step', (x) => tf.step(x, 0.25)],
+      ['Sigmoid', (x) => tf.sigmoid(x)],
+      ['Exp', (x) => tf.exp(x)],
+      ['Log', (x) => tf.log(tf.abs(x))],
+      ['Sqrt', (x) => tf.sqrt(tf.abs(x))],
+    ];
+    for (const x of inputs) {
+      for (const [kernel, op] of ops) {
+        resetKernelCounts();
+        const { plain, fast } = bothWays(() => op(x));
+        expect(kernelCounts()[kernel]?.fast ?? 0, `${kernel} fast calls`).to.be.above(0);
+        expect(Array.from(fast).map(Object.is.bind(null, 0)), `${kernel} signed zeros`).to.deep.equal(Array.from(plain).map(Object.is.bind(null, 0)));
+        expect(Array.from(fast), kernel).to.deep.equal(Array.from(plain));
+      }
+    }
+    special.dispose();
+    inputs[0].dispose();
+  });
+
   it('the fused SGD step gives the optimizers\' plain updates bit for bit', () => {
     type Make = (params: Parameter[]) => Optimizer;
     const makers: Record<string, Make> = {

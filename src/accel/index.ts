@@ -12,6 +12,8 @@ import { fastAdd, fastSub, fastMultiply } from './elementwiseKernels';
 import { fastGather } from './gatherKernel';
 import { fastSum, fastMean } from './sumKernel';
 import { sgdStepKernel } from './sgdKernel';
+import { FAST_UNARY_KERNELS, fastUnary } from './unaryKernels';
+import { SGD_STEP_KERNEL } from '../optim';
 
 export { loadBlasAddon, blasAddonPath } from './native';
 export type { BlasAddon } from './native';
@@ -28,6 +30,7 @@ const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => Kern
   Multiply: (_addon, fallback) => fastMultiply(fallback),
   Sum: (_addon, fallback) => fastSum(fallback),
   Mean: (_addon, fallback) => fastMean(fallback),
+  ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (_addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, fallback)])),
 };
 
 /** The cpu backend's own kernels, kept while ours are registered. */
@@ -79,7 +82,7 @@ export function installBlasKernels(): void {
     tf.unregisterKernel(original.kernelName, 'cpu');
     tf.registerKernel({ ...original, kernelFunc: counted(original, addon) });
   }
-  tf.registerKernel(sgdStepKernel);
+  tf.registerKernel(sgdStepKernel(addon));
   originals = saved;
 }
 
@@ -90,7 +93,7 @@ export function uninstallBlasKernels(): void {
     tf.unregisterKernel(original.kernelName, 'cpu');
     tf.registerKernel(original);
   }
-  tf.unregisterKernel(sgdStepKernel.kernelName, 'cpu');
+  tf.unregisterKernel(SGD_STEP_KERNEL, 'cpu');
   originals = null;
 }
 
@@ -99,7 +102,7 @@ export function blasDescription(): string {
   const addon = loadBlasAddon();
   const version = addon.info().split(' ').slice(0, 2).join(' ');
   const threads = addon.threads();
-  return `${version} sgemm for MatMul + JS gather/add/sub/mul/sum/mean/SGD-step kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${version} sgemm for MatMul, a C SGD step + JS gather/add/sub/mul/sum/mean/unary kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 onBackendReady((choice) => {

@@ -12,6 +12,10 @@ export interface BlasAddon {
     a: Float32Array, aStride: number, b: Float32Array, bStride: number,
     out: Float32Array, bias: Float32Array | null, relu: boolean,
   ): void;
+  sgdStep(
+    p: Float32Array, g: Float32Array, buf: Float32Array | null, outP: Float32Array, outBuf: Float32Array | null,
+    lr: number, momentum: number, weightDecay: number,
+  ): void;
   threads(): number;
   setThreads(n: number): void;
   info(): string;
@@ -34,7 +38,7 @@ export function blasAddonPath(): string | null {
 
 function isBlasAddon(value: unknown): value is BlasAddon {
   const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
-  return m !== null && typeof m === 'object' && typeof m.gemm === 'function' &&
+  return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' &&
     typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.info === 'function';
 }
 
@@ -54,7 +58,7 @@ export function loadBlasAddon(): BlasAddon {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`${file} cannot load: ${why}`);
   }
-  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/threads/setThreads/info`);
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/threads/setThreads/info (rebuild it: npm run build:native)`);
   configureThreads(mod);
   loaded = mod;
   return mod;
