@@ -13,6 +13,17 @@
 //     (built with -ffp-contract=off, so no fused multiply-add): d = g + p*wd (when wd != 0);
 //     without outBuf: outP = p - d*lr; with outBuf: outBuf = buf*momentum + d (= d when buf is
 //     null, the first step) and outP = p - outBuf*lr.
+//   binary(op, a, b, out, mode, m) -> undefined
+//     Element-wise a op b into out (n = out.length), op 0 add, 1 sub, 2 mul; mode says how the
+//     smaller side repeats: 0 same size, 1 b is one value, 2 a is one value, 3 b is a row of m
+//     values repeated (b[i % m]), 4 a is such a row, 5 b holds one value per block of m (b[i / m]),
+//     6 a does. Float arithmetic, each result rounded to float, as JS's double result stored in a
+//     Float32Array is.
+//   unary(op, x, out, alpha) -> undefined
+//     op 0 relu (max(0, x), NaN kept), 1 step (NaN kept, 1 where x > 0, else alpha), 2 abs, 3 square.
+//   reduce(x, out, mean, leading) -> undefined
+//     Sums (or means) in double: leading: out[j] = sum over rows r of x[r * out.length + j];
+//     otherwise out[i] = sum of the i-th block of x.length / out.length consecutive values.
 //   threads() -> number, setThreads(n) -> undefined, info() -> string
 #include <node_api.h>
 #include <cblas.h>
@@ -20,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #ifdef PACK_OPENBLAS
 extern "C" {
@@ -173,6 +185,116 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The length of a Float32Array argument, or -1 (and a JS error) when it is not one.
+int64_t FloatsLength(napi_env env, napi_value v, const char* name) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  napi_typedarray_type type;
+  size_t length = 0;
+  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
+      type != napi_float32_array) {
+    Throw(env, std::string(name) + " must be a Float32Array");
+    return -1;
+  }
+  return static_cast<int64_t>(length);
+}
+
+template <int Op>
+inline float Apply(float x, float y) {
+  if (Op == 0) return x + y;
+  if (Op == 1) return x - y;
+  return x * y;
+}
+
+template <int Op>
+void BinaryLoop(const float* a, const float* b, float* out, int64_t n, int64_t mode, int64_t m) {
+  switch (mode) {
+    case 0: for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], b[i]); break;
+    case 1: { const float y = b[0]; for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], y); break; }
+    case 2: { const float x = a[0]; for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(x, b[i]); break; }
+    case 3: for (int64_t r = 0; r < n; r += m) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[j]); break;
+    case 4: for (int64_t r = 0; r < n; r += m) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[j], b[r + j]); break;
+    case 5: for (int64_t r = 0, k = 0; r < n; r += m, k++) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[k]); break;
+    default: for (int64_t r = 0, k = 0; r < n; r += m, k++) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[k], b[r + j]); break;
+  }
+}
+
+napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 6) { Throw(env, "binary expects 6 arguments (op, a, b, out, mode, m)"); return nullptr; }
+  int64_t op, mode, m;
+  if (!GetInt(env, argv[0], "op", &op) || !GetInt(env, argv[4], "mode", &mode) || !GetInt(env, argv[5], "m", &m)) return nullptr;
+  if (op > 2 || mode > 6) { Throw(env, "binary: op must be 0..2 and mode 0..6"); return nullptr; }
+  const int64_t n = FloatsLength(env, argv[3], "out");
+  if (n < 0) return nullptr;
+  if (n == 0) return nullptr;
+  if (mode >= 3 && (m <= 0 || n % m != 0)) { Throw(env, "binary: m must divide out.length"); return nullptr; }
+  const int64_t small = mode == 1 || mode == 2 ? 1 : mode == 3 || mode == 4 ? m : n / (mode >= 5 ? m : 1);
+  const bool aSmall = mode == 2 || mode == 4 || mode == 6;
+  const bool bSmall = mode == 1 || mode == 3 || mode == 5;
+  float *a, *b, *out;
+  if (!GetFloats(env, argv[1], "a", aSmall ? small : n, &a) || !GetFloats(env, argv[2], "b", bSmall ? small : n, &b) ||
+      !GetFloats(env, argv[3], "out", n, &out)) {
+    return nullptr;
+  }
+  if (op == 0) BinaryLoop<0>(a, b, out, n, mode, m);
+  else if (op == 1) BinaryLoop<1>(a, b, out, n, mode, m);
+  else BinaryLoop<2>(a, b, out, n, mode, m);
+  return nullptr;
+}
+
+napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 4) { Throw(env, "unary expects 4 arguments (op, x, out, alpha)"); return nullptr; }
+  int64_t op;
+  float alpha;
+  if (!GetInt(env, argv[0], "op", &op) || !GetFloat(env, argv[3], "alpha", &alpha)) return nullptr;
+  if (op > 3) { Throw(env, "unary: op must be 0..3"); return nullptr; }
+  const int64_t n = FloatsLength(env, argv[1], "x");
+  float *x, *out;
+  if (n < 0 || !GetFloats(env, argv[1], "x", n, &x) || !GetFloats(env, argv[2], "out", n, &out)) return nullptr;
+  switch (op) {
+    case 0: for (int64_t i = 0; i < n; i++) { const float v = x[i]; out[i] = v > 0.0f ? v : (v != v ? v : 0.0f); } break;
+    case 1: for (int64_t i = 0; i < n; i++) { const float v = x[i]; out[i] = v != v ? v : (v > 0.0f ? 1.0f : alpha); } break;
+    case 2: for (int64_t i = 0; i < n; i++) out[i] = x[i] < 0.0f ? -x[i] : (x[i] == 0.0f ? 0.0f : x[i]); break;
+    default: for (int64_t i = 0; i < n; i++) out[i] = x[i] * x[i]; break;
+  }
+  return nullptr;
+}
+
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 4) { Throw(env, "reduce expects 4 arguments (x, out, mean, leading)"); return nullptr; }
+  bool mean, leading;
+  if (!GetBool(env, argv[2], "mean", &mean) || !GetBool(env, argv[3], "leading", &leading)) return nullptr;
+  const int64_t n = FloatsLength(env, argv[0], "x");
+  if (n < 0) return nullptr;
+  const int64_t outSize = FloatsLength(env, argv[1], "out");
+  if (outSize < 0) return nullptr;
+  if (outSize == 0 || n % outSize != 0) { Throw(env, "reduce: out.length must divide x.length"); return nullptr; }
+  float *x, *out;
+  if (!GetFloats(env, argv[0], "x", n, &x) || !GetFloats(env, argv[1], "out", outSize, &out)) return nullptr;
+  const int64_t count = n / outSize;
+  std::vector<double> acc(static_cast<size_t>(outSize), 0.0);
+  if (leading) {
+    for (int64_t r = 0; r < n; r += outSize) for (int64_t j = 0; j < outSize; j++) acc[j] += x[r + j];
+  } else {
+    for (int64_t i = 0; i < outSize; i++) {
+      double s = 0.0;
+      for (int64_t j = i * count, end = j + count; j < end; j++) s += x[j];
+      acc[i] = s;
+    }
+  }
+  for (int64_t i = 0; i < outSize; i++) out[i] = static_cast<float>(mean ? acc[i] / static_cast<double>(count) : acc[i]);
+  return nullptr;
+}
+
 napi_value Threads(napi_env env, napi_callback_info) {
   napi_value result;
 #ifdef PACK_OPENBLAS
@@ -214,6 +336,9 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

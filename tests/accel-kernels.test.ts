@@ -103,7 +103,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
   it('add, sub and mul match the plain kernels for same shapes, scalars, rows, columns and general broadcasts', () => {
     const cases: [number[], number[]][] = [
       [[784, 128], [784, 128]], [[784, 128], []], [[], [128, 30]], [[128, 30], [30]], [[10], [128, 10]],
-      [[128, 10], [128, 1]], [[256, 1], [1]], [[1, 10], [128, 10]], [[4, 1, 3], [1, 5, 3]], [[4, 1], [1, 6]],
+      [[128, 10], [128, 1]], [[128, 1], [128, 10]], [[256, 1], [1]], [[1, 10], [128, 10]], [[1010, 28, 28], [28, 28]], [[4, 1, 3], [1, 5, 3]], [[4, 1], [1, 6]],
     ];
     cases.forEach(([sa, sb], i) => {
       const general = i >= cases.length - 2;
@@ -155,12 +155,14 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     expect(planGemm([7], [7, 4], false, false)).to.equal(null);
   });
 
-  it('relu, step, sigmoid, exp, log and sqrt match the plain kernels, NaN and signed zeros included', () => {
+  it('relu, step, abs, square, sigmoid, exp, log and sqrt match the plain kernels, NaN and signed zeros included', () => {
     const special = tf.tensor([NaN, -0, 0, -1e-30, 1e-30, -88, 88, Infinity, -Infinity, 3]);
     const inputs = [t([256, 128], 7), special];
     const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
       ['Relu', (x) => tf.relu(x)],
       ['Step', (x) => tf.step(x, 0.25)],
+      ['Abs', (x) => tf.abs(x)],
+      ['Square', (x) => tf.square(x)],
       ['Sigmoid', (x) => tf.sigmoid(x)],
       ['Exp', (x) => tf.exp(x)],
       ['Log', (x) => tf.log(tf.abs(x))],

@@ -2,10 +2,11 @@
  * Add, Sub and Multiply for float32 on the tfjs 'cpu' backend, for the shapes a training step
  * makes: equal shapes, a scalar on either side, a row (bias) broadcast over the last axes, or a
  * column ([n, 1], as in log-softmax) broadcast over the last axes.
- * The backend's generic kernel walks a broadcast index per element; these are plain loops.
- * Other cases (other dtypes, general broadcasting) go to the backend's own kernel.
+ * The backend's generic kernel walks a broadcast index per element; these are plain loops in C
+ * (the addon's `binary`), each result rounded to float as the backend rounds it. Other cases (other dtypes, general broadcasting) go to the backend's own kernel.
  */
 import { tf } from '../backend';
+import { BlasAddon } from './native';
 import { CpuBackendLike, KernelArgs, KernelFunc, TensorInfo, floatValues, isCpuBackend, sizeOf } from './cpuBackend';
 
 type Op = (x: number, y: number) => number;
@@ -29,63 +30,41 @@ function isLeading(small: readonly number[], big: readonly number[]): boolean {
 }
 
 type Kind = 'add' | 'sub' | 'mul';
+const OP: Record<Kind, number> = { add: 0, sub: 1, mul: 2 };
 
-/** The hot case (parameter updates), one monomorphic loop per operation. */
-function sameShape(kind: Kind, av: Float32Array, bv: Float32Array, out: Float32Array): void {
-  const n = out.length;
-  if (kind === 'add') for (let i = 0; i < n; i++) out[i] = av[i] + bv[i];
-  else if (kind === 'sub') for (let i = 0; i < n; i++) out[i] = av[i] - bv[i];
-  else for (let i = 0; i < n; i++) out[i] = av[i] * bv[i];
+/** How the smaller operand repeats over the output (the addon's `binary` modes), with its period. */
+function layout(a: TensorInfo, b: TensorInfo, an: number, bn: number, outShape: number[], n: number): [number, number] | null {
+  if (an === n && bn === n) return [0, 0];
+  if (bn === 1 && an === n) return [1, 0];
+  if (an === 1 && bn === n) return [2, 0];
+  if (an === n && isTrailing(b.shape, outShape)) return [3, bn];
+  if (bn === n && isTrailing(a.shape, outShape)) return [4, an];
+  if (an === n && isLeading(b.shape, outShape)) return [5, n / bn];
+  if (bn === n && isLeading(a.shape, outShape)) return [6, n / an];
+  return null;
 }
 
-/** `v op y` (or `y op v` when `scalarFirst`), one monomorphic loop per operation. */
-function withScalar(kind: Kind, v: Float32Array, y: number, scalarFirst: boolean, out: Float32Array): void {
-  const n = out.length;
-  if (kind === 'add') for (let i = 0; i < n; i++) out[i] = v[i] + y;
-  else if (kind === 'mul') for (let i = 0; i < n; i++) out[i] = v[i] * y;
-  else if (scalarFirst) for (let i = 0; i < n; i++) out[i] = y - v[i];
-  else for (let i = 0; i < n; i++) out[i] = v[i] - y;
-}
-
-function apply(backend: CpuBackendLike, a: TensorInfo, b: TensorInfo, kind: Kind, op: Op): TensorInfo | null {
+function apply(addon: BlasAddon, backend: CpuBackendLike, a: TensorInfo, b: TensorInfo, kind: Kind): TensorInfo | null {
   const av = floatValues(backend, a);
   const bv = floatValues(backend, b);
   if (av === null || bv === null) return null;
   const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const n = sizeOf(outShape);
+  const plan = layout(a, b, av.length, bv.length, outShape, n);
+  if (plan === null) return null;
   const out = new Float32Array(n);
-  if (av.length === n && bv.length === n) {
-    sameShape(kind, av, bv, out);
-  } else if (bv.length === 1 && av.length === n) {
-    withScalar(kind, av, bv[0], false, out);
-  } else if (av.length === 1 && bv.length === n) {
-    withScalar(kind, bv, av[0], true, out);
-  } else if (av.length === n && isTrailing(b.shape, outShape)) {
-    const m = bv.length;
-    for (let i = 0; i < n; i += m) for (let j = 0; j < m; j++) out[i + j] = op(av[i + j], bv[j]);
-  } else if (bv.length === n && isTrailing(a.shape, outShape)) {
-    const m = av.length;
-    for (let i = 0; i < n; i += m) for (let j = 0; j < m; j++) out[i + j] = op(av[j], bv[i + j]);
-  } else if (av.length === n && isLeading(b.shape, outShape)) {
-    const block = n / bv.length;
-    for (let i = 0; i < n; i++) out[i] = op(av[i], bv[Math.floor(i / block)]);
-  } else if (bv.length === n && isLeading(a.shape, outShape)) {
-    const block = n / av.length;
-    for (let i = 0; i < n; i++) out[i] = op(av[Math.floor(i / block)], bv[i]);
-  } else {
-    return null;
-  }
+  if (n > 0) addon.binary(OP[kind], av, bv, out, plan[0], plan[1]);
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
-function binary(kind: Kind, op: Op): (fallback: KernelFunc) => KernelFunc {
-  return (fallback) => (args: KernelArgs) => {
+function binary(kind: Kind): (addon: BlasAddon, fallback: KernelFunc) => KernelFunc {
+  return (addon, fallback) => (args: KernelArgs) => {
     const { a, b } = args.inputs;
     if (a === undefined || b === undefined || !isCpuBackend(args.backend)) return fallback(args);
-    return apply(args.backend, a, b, kind, op) ?? fallback(args);
+    return apply(addon, args.backend, a, b, kind) ?? fallback(args);
   };
 }
 
-export const fastAdd = binary('add', (x, y) => x + y);
-export const fastSub = binary('sub', (x, y) => x - y);
-export const fastMultiply = binary('mul', (x, y) => x * y);
+export const fastAdd = binary('add');
+export const fastSub = binary('sub');
+export const fastMultiply = binary('mul');

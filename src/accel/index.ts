@@ -25,12 +25,12 @@ const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => Kern
   BatchMatMul: blasBatchMatMul,
   _FusedMatMul: blasFusedMatMul,
   GatherV2: (_addon, fallback) => fastGather(fallback),
-  Add: (_addon, fallback) => fastAdd(fallback),
-  Sub: (_addon, fallback) => fastSub(fallback),
-  Multiply: (_addon, fallback) => fastMultiply(fallback),
-  Sum: (_addon, fallback) => fastSum(fallback),
-  Mean: (_addon, fallback) => fastMean(fallback),
-  ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (_addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, fallback)])),
+  Add: fastAdd,
+  Sub: fastSub,
+  Multiply: fastMultiply,
+  Sum: fastSum,
+  Mean: fastMean,
+  ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, addon, fallback)])),
 };
 
 /** The cpu backend's own kernels, kept while ours are registered. */
@@ -102,7 +102,7 @@ export function blasDescription(): string {
   const addon = loadBlasAddon();
   const version = addon.info().split(' ').slice(0, 2).join(' ');
   const threads = addon.threads();
-  return `${version} sgemm for MatMul, a C SGD step + JS gather/add/sub/mul/sum/mean/unary kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
+  return `${version} sgemm for MatMul; C add/sub/mul/sum/mean/relu/SGD-step and JS gather/exp/log/sigmoid kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 onBackendReady((choice) => {

@@ -16,6 +16,11 @@ export interface BlasAddon {
     p: Float32Array, g: Float32Array, buf: Float32Array | null, outP: Float32Array, outBuf: Float32Array | null,
     lr: number, momentum: number, weightDecay: number,
   ): void;
+  /** op 0 add, 1 sub, 2 mul; mode: how the smaller side repeats (native/blas.cc). */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number, m: number): void;
+  /** op 0 relu, 1 step (alpha below 0), 2 abs, 3 square. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  reduce(x: Float32Array, out: Float32Array, mean: boolean, leading: boolean): void;
   threads(): number;
   setThreads(n: number): void;
   info(): string;
@@ -38,7 +43,8 @@ export function blasAddonPath(): string | null {
 
 function isBlasAddon(value: unknown): value is BlasAddon {
   const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
-  return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' &&
+  return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' && typeof m.binary === 'function' &&
+    typeof m.unary === 'function' && typeof m.reduce === 'function' &&
     typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.info === 'function';
 }
 
@@ -58,7 +64,7 @@ export function loadBlasAddon(): BlasAddon {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`${file} cannot load: ${why}`);
   }
-  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/threads/setThreads/info (rebuild it: npm run build:native)`);
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/threads/setThreads/info (rebuild it: npm run build:native)`);
   configureThreads(mod);
   loaded = mod;
   return mod;

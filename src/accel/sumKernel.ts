@@ -1,8 +1,9 @@
 /**
  * Sum and Mean of float32 over the leading axes (the bias gradient: sum over the batch) or the trailing
- * axes (row sums), or all axes, on the tfjs 'cpu' backend. The backend's own kernel transposes the
+ * axes (row sums), or all axes, on the tfjs 'cpu' backend, in C (the addon's `reduce`). The backend's own kernel transposes the
  * data first when the reduced axes are not the last ones. Other cases go to the backend's kernel.
  */
+import { BlasAddon } from './native';
 import { KernelArgs, KernelFunc, floatValues, isCpuBackend, sizeOf } from './cpuBackend';
 
 function normalizeAxes(raw: unknown, rank: number): number[] | null {
@@ -12,7 +13,7 @@ function normalizeAxes(raw: unknown, rank: number): number[] | null {
   return [...new Set(axes)].sort((x, y) => x - y);
 }
 
-function reduction(mean: boolean, fallback: KernelFunc): KernelFunc {
+function reduction(mean: boolean, addon: BlasAddon, fallback: KernelFunc): KernelFunc {
   return (args: KernelArgs) => {
     const { x } = args.inputs;
     const backend = args.backend;
@@ -27,25 +28,12 @@ function reduction(mean: boolean, fallback: KernelFunc): KernelFunc {
     const keepDims = args.attrs?.keepDims === true;
     const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     const outSize = sizeOf(outShape);
-    // Sums in doubles, as the backend's own kernel does.
-    const acc = new Float64Array(outSize);
-    if (leading) {
-      // acc[j] = sum over rows r of values[r * outSize + j]
-      for (let r = 0; r < values.length; r += outSize) for (let j = 0; j < outSize; j++) acc[j] += values[r + j];
-    } else {
-      const block = outSize === 0 ? 0 : values.length / outSize;
-      for (let i = 0; i < outSize; i++) {
-        let s = 0;
-        for (let j = i * block, end = j + block; j < end; j++) s += values[j];
-        acc[i] = s;
-      }
-    }
-    const count = outSize === 0 ? 1 : values.length / outSize;
     const out = new Float32Array(outSize);
-    for (let i = 0; i < outSize; i++) out[i] = mean ? acc[i] / count : acc[i];
+    // Sums in doubles, as the backend's own kernel does.
+    if (outSize > 0) addon.reduce(values, out, mean, leading);
     return backend.makeTensorInfo(outShape, 'float32', out);
   };
 }
 
-export const fastSum = (fallback: KernelFunc): KernelFunc => reduction(false, fallback);
-export const fastMean = (fallback: KernelFunc): KernelFunc => reduction(true, fallback);
+export const fastSum = (addon: BlasAddon, fallback: KernelFunc): KernelFunc => reduction(false, addon, fallback);
+export const fastMean = (addon: BlasAddon, fallback: KernelFunc): KernelFunc => reduction(true, addon, fallback);

@@ -1,25 +1,17 @@
 /**
- * Relu, its gradient's Step, Sigmoid, Exp, Log and Sqrt for float32 on the tfjs 'cpu' backend.
- * The backend runs all of its unary kernels through one shared loop that calls the operation as a
- * function per element; with many operations passing through, that call is never inlined and costs
- * several times the arithmetic. These are the same formulas, one loop per operation. Other dtypes
+ * Relu, its gradient's Step, Abs, Square, Sigmoid, Exp, Log and Sqrt for float32 on the tfjs 'cpu'
+ * backend. The backend runs most of its unary kernels through one shared loop that calls the
+ * operation as a function per element; with many operations passing through, that call is never
+ * inlined and costs several times the arithmetic. These are the same formulas, one loop per
+ * operation: in C for the exact ones, in JS (the same Math functions) for the others. Other dtypes
  * go to the backend's own kernel.
  */
+import { BlasAddon } from './native';
 import { KernelArgs, KernelFunc, floatValues, isCpuBackend } from './cpuBackend';
 
 type Loop = (x: Float32Array, out: Float32Array, args: KernelArgs) => void;
 
 const LOOPS: Record<string, Loop> = {
-  Relu(x, out) {
-    for (let i = 0; i < x.length; i++) out[i] = Math.max(0, x[i]);
-  },
-  Step(x, out, args) {
-    const alpha = Number(args.attrs?.alpha ?? 0);
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = Number.isNaN(v) ? NaN : v > 0 ? 1 : alpha;
-    }
-  },
   Sigmoid(x, out) {
     for (let i = 0; i < x.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]));
   },
@@ -34,10 +26,17 @@ const LOOPS: Record<string, Loop> = {
   },
 };
 
-export const FAST_UNARY_KERNELS = Object.keys(LOOPS);
+/** Exact operations (no rounding of a transcendental function to agree on) run in C. */
+const NATIVE_OPS: Record<string, number> = { Relu: 0, Step: 1, Abs: 2, Square: 3 };
 
-export function fastUnary(name: string, fallback: KernelFunc): KernelFunc {
-  const loop = LOOPS[name];
+function nativeLoop(addon: BlasAddon, op: number): Loop {
+  return (x, out, args) => addon.unary(op, x, out, Number(args.attrs?.alpha ?? 0));
+}
+
+export const FAST_UNARY_KERNELS = [...new Set([...Object.keys(LOOPS), ...Object.keys(NATIVE_OPS)])];
+
+export function fastUnary(name: string, addon: BlasAddon, fallback: KernelFunc): KernelFunc {
+  const loop = name in NATIVE_OPS ? nativeLoop(addon, NATIVE_OPS[name]) : LOOPS[name];
   if (loop === undefined) throw new Error(`no fast unary kernel named ${name}`);
   return (args: KernelArgs) => {
     const { x } = args.inputs;
