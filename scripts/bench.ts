@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BACKEND_ORDER, BackendName, initBackend, formatBackendReport, parseBackendName } from '../src/backend';
 import { mnistDataDir } from '../src/data/mnist';
+import { projectRoot } from '../src/data/mnistSample';
 import { PHASES, runWorkload, WorkloadResult } from './bench/workload';
 
 interface Options {
@@ -32,9 +33,9 @@ function positiveInt(raw: string | undefined, flag: string): number {
   return n;
 }
 
-/** The reference script, next to the project (../shared/bench) unless given. */
-function defaultTorchScript(): string {
-  return path.resolve(__dirname, '..', '..', '..', 'shared', 'bench', 'ch4_torch.py');
+/** The reference script beside the project (`<project>/../shared/bench`), unless given. */
+export function defaultTorchScript(): string {
+  return path.resolve(projectRoot(), '..', 'shared', 'bench', 'ch4_torch.py');
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -58,10 +59,7 @@ export function parseArgs(argv: string[]): Options {
     else if (flag === '--child') o.child = parseBackendName(value(), '--child');
     else throw new Error(`bench: unknown argument '${flag}'\n${USAGE}`);
   }
-  if (o.torchScript === '') {
-    const rel = path.resolve(__dirname, '..', '..', 'shared', 'bench', 'ch4_torch.py');
-    o.torchScript = fs.existsSync(rel) ? rel : defaultTorchScript();
-  }
+  if (o.torchScript === '') o.torchScript = defaultTorchScript();
   return o;
 }
 
