@@ -80,14 +80,17 @@ bool GetFloats(napi_env env, napi_value v, const char* name, int64_t need, float
   return true;
 }
 
-napi_value Gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+// Reads exactly `count` arguments into argv; otherwise throws "<signature> expects ..." and returns false.
+bool Args(napi_env env, napi_callback_info info, size_t count, napi_value* argv, const char* signature) {
+  size_t argc = count;
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 13) {
-    Throw(env, "gemm expects 13 arguments (transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias, relu)");
-    return nullptr;
-  }
+  if (argc == count) return true;
+  return Throw(env, std::string(signature) + " expects " + std::to_string(count) + " arguments");
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!Args(env, info, 13, argv, "gemm(transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias, relu)")) return nullptr;
   bool transA, transB, relu;
   int64_t batch, m, n, k, aStride, bStride;
   if (!GetBool(env, argv[0], "transA", &transA) || !GetBool(env, argv[1], "transB", &transB) ||
@@ -136,6 +139,20 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The length of a Float32Array argument, or -1 (and a JS error) when it is not one.
+int64_t FloatsLength(napi_env env, napi_value v, const char* name) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  napi_typedarray_type type;
+  size_t length = 0;
+  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
+      type != napi_float32_array) {
+    Throw(env, std::string(name) + " must be a Float32Array");
+    return -1;
+  }
+  return static_cast<int64_t>(length);
+}
+
 bool IsNull(napi_env env, napi_value v) {
   napi_valuetype type;
   napi_typeof(env, v, &type);
@@ -150,18 +167,10 @@ bool GetFloat(napi_env env, napi_value v, const char* name, float* out) {
 }
 
 napi_value SgdStep(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 8) {
-    Throw(env, "sgdStep expects 8 arguments (p, g, buf, outP, outBuf, lr, momentum, weightDecay)");
-    return nullptr;
-  }
-  bool isTyped = false;
-  napi_is_typedarray(env, argv[0], &isTyped);
-  size_t length = 0;
-  if (isTyped) napi_get_typedarray_info(env, argv[0], nullptr, &length, nullptr, nullptr, nullptr);
-  const int64_t n = static_cast<int64_t>(length);
+  if (!Args(env, info, 8, argv, "sgdStep(p, g, buf, outP, outBuf, lr, momentum, weightDecay)")) return nullptr;
+  const int64_t n = FloatsLength(env, argv[0], "p");
+  if (n < 0) return nullptr;
   float *p, *g, *outP, *buf = nullptr, *outBuf = nullptr;
   float lr, momentum, wd;
   if (!GetFloats(env, argv[0], "p", n, &p) || !GetFloats(env, argv[1], "g", n, &g) ||
@@ -185,20 +194,6 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// The length of a Float32Array argument, or -1 (and a JS error) when it is not one.
-int64_t FloatsLength(napi_env env, napi_value v, const char* name) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  napi_typedarray_type type;
-  size_t length = 0;
-  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    Throw(env, std::string(name) + " must be a Float32Array");
-    return -1;
-  }
-  return static_cast<int64_t>(length);
-}
-
 template <int Op>
 inline float Apply(float x, float y) {
   if (Op == 0) return x + y;
@@ -220,10 +215,8 @@ void BinaryLoop(const float* a, const float* b, float* out, int64_t n, int64_t m
 }
 
 napi_value Binary(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 6) { Throw(env, "binary expects 6 arguments (op, a, b, out, mode, m)"); return nullptr; }
+  if (!Args(env, info, 6, argv, "binary(op, a, b, out, mode, m)")) return nullptr;
   int64_t op, mode, m;
   if (!GetInt(env, argv[0], "op", &op) || !GetInt(env, argv[4], "mode", &mode) || !GetInt(env, argv[5], "m", &m)) return nullptr;
   if (op > 2 || mode > 6) { Throw(env, "binary: op must be 0..2 and mode 0..6"); return nullptr; }
@@ -246,10 +239,8 @@ napi_value Binary(napi_env env, napi_callback_info info) {
 }
 
 napi_value Unary(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 4) { Throw(env, "unary expects 4 arguments (op, x, out, alpha)"); return nullptr; }
+  if (!Args(env, info, 4, argv, "unary(op, x, out, alpha)")) return nullptr;
   int64_t op;
   float alpha;
   if (!GetInt(env, argv[0], "op", &op) || !GetFloat(env, argv[3], "alpha", &alpha)) return nullptr;
@@ -267,10 +258,8 @@ napi_value Unary(napi_env env, napi_callback_info info) {
 }
 
 napi_value Reduce(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 4) { Throw(env, "reduce expects 4 arguments (x, out, mean, leading)"); return nullptr; }
+  if (!Args(env, info, 4, argv, "reduce(x, out, mean, leading)")) return nullptr;
   bool mean, leading;
   if (!GetBool(env, argv[2], "mean", &mean) || !GetBool(env, argv[3], "leading", &leading)) return nullptr;
   const int64_t n = FloatsLength(env, argv[0], "x");
