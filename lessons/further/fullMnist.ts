@@ -90,7 +90,7 @@ export function tenDigitCnn(hidden = 128): Sequential {
 export const RECIPES: Record<TenDigitModel, { epochs: number; maxLr: number; batchSize: number; make: () => Module }> = {
   linear: { epochs: 2, maxLr: 0.1, batchSize: 128, make: tenDigitLinear },
   mlp: { epochs: 3, maxLr: 0.2, batchSize: 128, make: tenDigitMlp },
-  cnn: { epochs: 3, maxLr: 0.2, batchSize: 128, make: tenDigitCnn },
+  cnn: { epochs: 5, maxLr: 0.2, batchSize: 128, make: tenDigitCnn },
 };
 
 export interface TenDigitOptions {
