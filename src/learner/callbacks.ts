@@ -84,42 +84,45 @@ export class Callback {
   }
 }
 
+/** Base of fastai's cancel exceptions: its `name` is the subclass's name. */
+export class CancelException extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** fastai's `CancelBatchException`: skips the rest of this batch (step, zeroGrad); `afterCancelBatch` runs. */
-export class CancelBatchException extends Error {
+export class CancelBatchException extends CancelException {
   constructor(message = 'batch cancelled') {
     super(message);
-    this.name = 'CancelBatchException';
   }
 }
 
 /** fastai's `CancelTrainException`: ends the training phase of this epoch. */
-export class CancelTrainException extends Error {
+export class CancelTrainException extends CancelException {
   constructor(message = 'training phase cancelled') {
     super(message);
-    this.name = 'CancelTrainException';
   }
 }
 
 /** fastai's `CancelValidException`: ends the validation phase of this epoch. */
-export class CancelValidException extends Error {
+export class CancelValidException extends CancelException {
   constructor(message = 'validation cancelled') {
     super(message);
-    this.name = 'CancelValidException';
   }
 }
 
 /** fastai's `CancelEpochException`: ends this epoch (skipping what is left of it). */
-export class CancelEpochException extends Error {
+export class CancelEpochException extends CancelException {
   constructor(message = 'epoch cancelled') {
     super(message);
-    this.name = 'CancelEpochException';
   }
 }
 
 /** fastai's `CancelFitException`: stops training; `afterCancelFit` and `afterFit` still run. */
-export class CancelFitException extends Error {
+export class CancelFitException extends CancelException {
   constructor(message = 'fit cancelled') {
     super(message);
-    this.name = 'CancelFitException';
   }
 }
