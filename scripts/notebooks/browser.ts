@@ -183,7 +183,9 @@ export async function inspectPage(htmlPath: string, chromium: string): Promise<P
     return await withTimeout(inspect(cdp, pathToFileURL(htmlPath).href), 60_000, `inspecting ${htmlPath}`);
   } finally {
     await withTimeout(cdp.send('Browser.close'), 5000, 'Browser.close').catch(() => undefined);
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
+    // Browser.close answers before Chromium's helper processes stop writing to the profile.
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+    await withTimeout(exited, 5000, 'Chromium exit').catch(() => child.kill('SIGKILL'));
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
