@@ -13,8 +13,10 @@
 //     (built with -ffp-contract=off, so no fused multiply-add): d = g + p*wd (when wd != 0);
 //     without outBuf: outP = p - d*lr; with outBuf: outBuf = buf*momentum + d (= d when buf is
 //     null, the first step) and outP = p - outBuf*lr.
-//   binary(op, a, b, out, mode, m) -> undefined
-//     Element-wise a op b into out (n = out.length), op 0 add, 1 sub, 2 mul; mode says how the
+//   binary(op, a, b, out, mode, m, n) -> undefined
+//     Element-wise a op b into out's first n elements, op 0 add, 1 sub, 2 mul (out a Float32Array),
+//     3 less, 4 greater, 5 equal, 6 lessEqual, 7 greaterEqual, 8 notEqual (out a Uint8Array of
+//     0/1, exactly n long); mode says how the
 //     smaller side repeats: 0 same size, 1 b is one value, 2 a is one value, 3 b is a row of m
 //     values repeated (b[i % m]), 4 a is such a row, 5 b holds one value per block of m (b[i / m]),
 //     6 a does. Float arithmetic, each result rounded to float, as JS's double result stored in a
@@ -24,7 +26,12 @@
 //   reduce(x, out, mean, leading) -> undefined
 //     Sums (or means) in double: leading: out[j] = sum over rows r of x[r * out.length + j];
 //     otherwise out[i] = sum of the i-th block of x.length / out.length consecutive values.
-//   threads() -> number, setThreads(n) -> undefined, info() -> string
+//   gatherRows(x, rowSize, indices, out) -> -1 or the position of the first index out of range
+//     Copies row indices[i] (rowSize floats) of x to row i of out; indices is an Int32Array.
+//   threads() -> number, setThreads(n) -> undefined: OpenBLAS's threads
+//   loopThreads() -> number: the threads that split binary/unary/reduce loops of 2^18 elements or
+//     more (OpenMP's count, OMP_NUM_THREADS or the cores; 1 when built without OpenMP)
+//   info() -> string
 #include <node_api.h>
 #include <cblas.h>
 #include <cstdint>
@@ -32,6 +39,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #ifdef PACK_OPENBLAS
 extern "C" {
@@ -88,6 +98,22 @@ bool Args(napi_env env, napi_callback_info info, size_t count, napi_value* argv,
   return Throw(env, std::string(signature) + " expects " + std::to_string(count) + " arguments");
 }
 
+// c = op(a) . op(b) + beta * c, row-major. A product with one row or one column is a
+// matrix-vector product: sgemv reads the matrix once, where sgemm would first pack it into
+// blocks (5x slower for the chapter's 256x784 by 784x1).
+void Product(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+             float beta, float* c) {
+  if (n == 1) {  // op(b) is a column of k values, contiguous either way
+    if (ta == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, a, lda, b, 1, beta, c, 1);
+    else cblas_sgemv(CblasRowMajor, CblasTrans, k, m, 1.0f, a, lda, b, 1, beta, c, 1);
+  } else if (m == 1) {  // op(a) is a row of k values: c^T = op(b)^T . a^T
+    if (tb == CblasNoTrans) cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, b, ldb, a, 1, beta, c, 1);
+    else cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, b, ldb, a, 1, beta, c, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, n);
+  }
+}
+
 napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   if (!Args(env, info, 13, argv, "gemm(transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias, relu)")) return nullptr;
@@ -127,8 +153,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       beta = 1.0f;
     }
     if (k > 0) {
-      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
-                  a + i * aStride, lda, b + i * bStride, ldb, beta, c, static_cast<int>(n));
+      Product(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + i * aStride, lda, b + i * bStride, ldb, beta, c);
     } else if (bias == nullptr) {
       std::memset(c, 0, sizeof(float) * m * n);
     }
@@ -194,47 +219,131 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Ops 0..2 give floats, 3..8 give 0/1 bytes (tfjs's bool), with IEEE comparisons (false for NaN,
+// except not-equal), as JS compares.
 template <int Op>
-inline float Apply(float x, float y) {
-  if (Op == 0) return x + y;
-  if (Op == 1) return x - y;
-  return x * y;
+inline auto Apply(float x, float y) {
+  if constexpr (Op == 0) return x + y;
+  else if constexpr (Op == 1) return x - y;
+  else if constexpr (Op == 2) return x * y;
+  else if constexpr (Op == 3) return static_cast<uint8_t>(x < y);
+  else if constexpr (Op == 4) return static_cast<uint8_t>(x > y);
+  else if constexpr (Op == 5) return static_cast<uint8_t>(x == y);
+  else if constexpr (Op == 6) return static_cast<uint8_t>(x <= y);
+  else if constexpr (Op == 7) return static_cast<uint8_t>(x >= y);
+  else return static_cast<uint8_t>(x != y);
+}
+
+// Loops over at least this many elements are split across OpenMP threads (when the addon is built
+// with OpenMP). Each output element is computed by one thread in the same way, so the results do
+// not depend on the number of threads. Smaller loops stay on the calling thread: waking a worker
+// costs more than it saves.
+constexpr int64_t kParallelMin = 1 << 18;
+
+int64_t LoopThreads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Runs body(begin, end) over [0, count) in contiguous pieces, one per thread when `work` is large.
+template <typename Body>
+void Split(int64_t count, int64_t work, Body body) {
+#ifdef _OPENMP
+  if (work >= kParallelMin && count > 1) {
+#pragma omp parallel
+    {
+      const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t begin = count * t / threads, end = count * (t + 1) / threads;
+      if (begin < end) body(begin, end);
+    }
+    return;
+  }
+#endif
+  body(0, count);
+}
+
+template <int Op, typename Out>
+void BinaryLoop(const float* a, const float* b, Out* out, int64_t n, int64_t mode, int64_t m) {
+  if (mode <= 2) {
+    Split(n, n, [&](int64_t begin, int64_t end) {
+      switch (mode) {
+        case 0: for (int64_t i = begin; i < end; i++) out[i] = Apply<Op>(a[i], b[i]); break;
+        case 1: { const float y = b[0]; for (int64_t i = begin; i < end; i++) out[i] = Apply<Op>(a[i], y); break; }
+        default: { const float x = a[0]; for (int64_t i = begin; i < end; i++) out[i] = Apply<Op>(x, b[i]); break; }
+      }
+    });
+    return;
+  }
+  Split(n / m, n, [&](int64_t rowBegin, int64_t rowEnd) {
+    for (int64_t k = rowBegin; k < rowEnd; k++) {
+      const int64_t r = k * m;
+      switch (mode) {
+        case 3: for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[j]); break;
+        case 4: for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[j], b[r + j]); break;
+        case 5: for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[k]); break;
+        default: for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[k], b[r + j]); break;
+      }
+    }
+  });
+}
+
+// A Uint8Array argument with exactly `need` elements.
+bool GetBytes(napi_env env, napi_value v, const char* name, int64_t need, uint8_t** data) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* raw = nullptr;
+  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    return Throw(env, std::string(name) + " must be a Uint8Array");
+  }
+  if (static_cast<int64_t>(length) != need) return Throw(env, std::string(name) + " must have " + std::to_string(need) + " elements");
+  *data = static_cast<uint8_t*>(raw);
+  return true;
 }
 
 template <int Op>
-void BinaryLoop(const float* a, const float* b, float* out, int64_t n, int64_t mode, int64_t m) {
-  switch (mode) {
-    case 0: for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], b[i]); break;
-    case 1: { const float y = b[0]; for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], y); break; }
-    case 2: { const float x = a[0]; for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(x, b[i]); break; }
-    case 3: for (int64_t r = 0; r < n; r += m) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[j]); break;
-    case 4: for (int64_t r = 0; r < n; r += m) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[j], b[r + j]); break;
-    case 5: for (int64_t r = 0, k = 0; r < n; r += m, k++) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[r + j], b[k]); break;
-    default: for (int64_t r = 0, k = 0; r < n; r += m, k++) for (int64_t j = 0; j < m; j++) out[r + j] = Apply<Op>(a[k], b[r + j]); break;
-  }
+void Compare(const float* a, const float* b, uint8_t* out, int64_t n, int64_t mode, int64_t m) {
+  BinaryLoop<Op, uint8_t>(a, b, out, n, mode, m);
 }
 
 napi_value Binary(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!Args(env, info, 6, argv, "binary(op, a, b, out, mode, m)")) return nullptr;
-  int64_t op, mode, m;
-  if (!GetInt(env, argv[0], "op", &op) || !GetInt(env, argv[4], "mode", &mode) || !GetInt(env, argv[5], "m", &m)) return nullptr;
-  if (op > 2 || mode > 6) { Throw(env, "binary: op must be 0..2 and mode 0..6"); return nullptr; }
-  const int64_t n = FloatsLength(env, argv[3], "out");
-  if (n < 0) return nullptr;
+  napi_value argv[7];
+  if (!Args(env, info, 7, argv, "binary(op, a, b, out, mode, m, n)")) return nullptr;
+  int64_t op, mode, m, n;
+  if (!GetInt(env, argv[0], "op", &op) || !GetInt(env, argv[4], "mode", &mode) || !GetInt(env, argv[5], "m", &m) ||
+      !GetInt(env, argv[6], "n", &n)) {
+    return nullptr;
+  }
+  if (op > 8 || mode > 6) { Throw(env, "binary: op must be 0..8 and mode 0..6"); return nullptr; }
   if (n == 0) return nullptr;
-  if (mode >= 3 && (m <= 0 || n % m != 0)) { Throw(env, "binary: m must divide out.length"); return nullptr; }
+  if (mode >= 3 && (m <= 0 || n % m != 0)) { Throw(env, "binary: m must divide n"); return nullptr; }
   const int64_t small = mode == 1 || mode == 2 ? 1 : mode == 3 || mode == 4 ? m : n / (mode >= 5 ? m : 1);
   const bool aSmall = mode == 2 || mode == 4 || mode == 6;
   const bool bSmall = mode == 1 || mode == 3 || mode == 5;
-  float *a, *b, *out;
-  if (!GetFloats(env, argv[1], "a", aSmall ? small : n, &a) || !GetFloats(env, argv[2], "b", bSmall ? small : n, &b) ||
-      !GetFloats(env, argv[3], "out", n, &out)) {
+  float *a, *b;
+  if (!GetFloats(env, argv[1], "a", aSmall ? small : n, &a) || !GetFloats(env, argv[2], "b", bSmall ? small : n, &b)) return nullptr;
+  if (op <= 2) {
+    float* out;
+    if (!GetFloats(env, argv[3], "out", n, &out)) return nullptr;
+    if (op == 0) BinaryLoop<0>(a, b, out, n, mode, m);
+    else if (op == 1) BinaryLoop<1>(a, b, out, n, mode, m);
+    else BinaryLoop<2>(a, b, out, n, mode, m);
     return nullptr;
   }
-  if (op == 0) BinaryLoop<0>(a, b, out, n, mode, m);
-  else if (op == 1) BinaryLoop<1>(a, b, out, n, mode, m);
-  else BinaryLoop<2>(a, b, out, n, mode, m);
+  uint8_t* out;
+  if (!GetBytes(env, argv[3], "out", n, &out)) return nullptr;
+  switch (op) {
+    case 3: Compare<3>(a, b, out, n, mode, m); break;
+    case 4: Compare<4>(a, b, out, n, mode, m); break;
+    case 5: Compare<5>(a, b, out, n, mode, m); break;
+    case 6: Compare<6>(a, b, out, n, mode, m); break;
+    case 7: Compare<7>(a, b, out, n, mode, m); break;
+    default: Compare<8>(a, b, out, n, mode, m); break;
+  }
   return nullptr;
 }
 
@@ -248,12 +357,14 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   const int64_t n = FloatsLength(env, argv[1], "x");
   float *x, *out;
   if (n < 0 || !GetFloats(env, argv[1], "x", n, &x) || !GetFloats(env, argv[2], "out", n, &out)) return nullptr;
-  switch (op) {
-    case 0: for (int64_t i = 0; i < n; i++) { const float v = x[i]; out[i] = v > 0.0f ? v : (v != v ? v : 0.0f); } break;
-    case 1: for (int64_t i = 0; i < n; i++) { const float v = x[i]; out[i] = v != v ? v : (v > 0.0f ? 1.0f : alpha); } break;
-    case 2: for (int64_t i = 0; i < n; i++) out[i] = x[i] < 0.0f ? -x[i] : (x[i] == 0.0f ? 0.0f : x[i]); break;
-    default: for (int64_t i = 0; i < n; i++) out[i] = x[i] * x[i]; break;
-  }
+  Split(n, n, [&](int64_t begin, int64_t end) {
+    switch (op) {
+      case 0: for (int64_t i = begin; i < end; i++) { const float v = x[i]; out[i] = v > 0.0f ? v : (v != v ? v : 0.0f); } break;
+      case 1: for (int64_t i = begin; i < end; i++) { const float v = x[i]; out[i] = v != v ? v : (v > 0.0f ? 1.0f : alpha); } break;
+      case 2: for (int64_t i = begin; i < end; i++) out[i] = x[i] < 0.0f ? -x[i] : (x[i] == 0.0f ? 0.0f : x[i]); break;
+      default: for (int64_t i = begin; i < end; i++) out[i] = x[i] * x[i]; break;
+    }
+  });
   return nullptr;
 }
 
@@ -270,17 +381,40 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   float *x, *out;
   if (!GetFloats(env, argv[0], "x", n, &x) || !GetFloats(env, argv[1], "out", outSize, &out)) return nullptr;
   const int64_t count = n / outSize;
-  std::vector<double> acc(static_cast<size_t>(outSize), 0.0);
-  if (leading) {
-    for (int64_t r = 0; r < n; r += outSize) for (int64_t j = 0; j < outSize; j++) acc[j] += x[r + j];
-  } else {
-    for (int64_t i = 0; i < outSize; i++) {
-      double s = 0.0;
-      for (int64_t j = i * count, end = j + count; j < end; j++) s += x[j];
-      acc[i] = s;
+  auto finish = [&](int64_t i, double sum) { out[i] = static_cast<float>(mean ? sum / static_cast<double>(count) : sum); };
+  if (leading && outSize > 1) {
+    // Each thread sums a band of rows; the bands' sums are added in band order, so a given
+    // number of threads always gives the same result.
+    const int64_t bands = count >= 2 && n >= kParallelMin ? LoopThreads() : 1;
+    std::vector<double> acc(static_cast<size_t>(bands * outSize), 0.0);
+    Split(bands, bands * kParallelMin, [&](int64_t bandBegin, int64_t bandEnd) {
+      for (int64_t band = bandBegin; band < bandEnd; band++) {
+        double* sum = acc.data() + band * outSize;
+        for (int64_t r = count * band / bands, end = count * (band + 1) / bands; r < end; r++) {
+          const float* row = x + r * outSize;
+          for (int64_t j = 0; j < outSize; j++) sum[j] += row[j];
+        }
+      }
+    });
+    for (int64_t j = 0; j < outSize; j++) {
+      double total = acc[j];
+      for (int64_t band = 1; band < bands; band++) total += acc[band * outSize + j];
+      finish(j, total);
     }
+  } else {
+    // Four running sums per block break the chain of dependent additions (doubles: the order
+    // changes nothing that survives rounding to float).
+    Split(outSize, n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) {
+        const float* v = x + i * count;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int64_t j = 0;
+        for (; j + 4 <= count; j += 4) { s0 += v[j]; s1 += v[j + 1]; s2 += v[j + 2]; s3 += v[j + 3]; }
+        for (; j < count; j++) s0 += v[j];
+        finish(i, (s0 + s1) + (s2 + s3));
+      }
+    });
   }
-  for (int64_t i = 0; i < outSize; i++) out[i] = static_cast<float>(mean ? acc[i] / static_cast<double>(count) : acc[i]);
   return nullptr;
 }
 
@@ -291,6 +425,52 @@ napi_value Threads(napi_env env, napi_callback_info) {
 #else
   napi_create_int32(env, 1, &result);
 #endif
+  return result;
+}
+
+// Reads an Int32Array argument's data and length.
+bool GetInts(napi_env env, napi_value v, const char* name, int32_t** data, int64_t* length) {
+  bool isTyped = false;
+  napi_is_typedarray(env, v, &isTyped);
+  napi_typedarray_type type;
+  size_t n = 0;
+  void* raw = nullptr;
+  if (!isTyped || napi_get_typedarray_info(env, v, &type, &n, &raw, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
+    return Throw(env, std::string(name) + " must be an Int32Array");
+  }
+  *data = static_cast<int32_t*>(raw);
+  *length = static_cast<int64_t>(n);
+  return true;
+}
+
+// gatherRows(x, rowSize, indices, out) -> -1, or the position of the first index out of range
+// (out is then incomplete). Copies row indices[i] of x (rows of rowSize floats) to row i of out.
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, 4, argv, "gatherRows(x, rowSize, indices, out)")) return nullptr;
+  int64_t rowSize, count;
+  int32_t* idx;
+  if (!GetInt(env, argv[1], "rowSize", &rowSize) || !GetInts(env, argv[2], "indices", &idx, &count)) return nullptr;
+  const int64_t n = FloatsLength(env, argv[0], "x");
+  if (n < 0) return nullptr;
+  float *x, *out;
+  if (!GetFloats(env, argv[0], "x", n, &x) || !GetFloats(env, argv[3], "out", count * rowSize, &out)) return nullptr;
+  const int64_t rows = rowSize == 0 ? 0 : n / rowSize;
+  int64_t bad = -1;
+  for (int64_t i = 0; i < count && bad < 0; i++) if (idx[i] < 0 || idx[i] >= rows) bad = i;
+  if (bad < 0 && rowSize > 0) {
+    Split(count, count * rowSize, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) std::memcpy(out + i * rowSize, x + static_cast<int64_t>(idx[i]) * rowSize, sizeof(float) * rowSize);
+    });
+  }
+  napi_value result;
+  napi_create_int64(env, bad, &result);
+  return result;
+}
+
+napi_value GetLoopThreads(napi_env env, napi_callback_info) {
+  napi_value result;
+  napi_create_int32(env, static_cast<int32_t>(LoopThreads()), &result);
   return result;
 }
 
@@ -327,8 +507,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"loopThreads", nullptr, GetLoopThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

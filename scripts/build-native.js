@@ -84,7 +84,9 @@ function main() {
   fs.mkdirSync(outDir, { recursive: true });
   const temp = path.join(outDir, `tfjs_blas.${process.pid}.tmp.node`);
   args.push(source, '-o', temp, `-l${lib}`);
-  const run = spawnSync(cxx, args, { encoding: 'utf8' });
+  // OpenMP splits the large element-wise loops across cores; without it they run on one thread.
+  let run = spawnSync(cxx, ['-fopenmp', ...args], { encoding: 'utf8' });
+  if (run.status !== 0) run = spawnSync(cxx, args, { encoding: 'utf8' });
   if (run.status !== 0) {
     fs.rmSync(temp, { force: true });
     const why = (run.stderr || run.error?.message || '').split('\n').find((l) => /error/i.test(l)) || 'compiler failed';

@@ -37,8 +37,19 @@ export function mnistLossCore(predictions: tf.Tensor, targets: tf.Tensor): tf.Sc
   return tf.tidy(() => mnistWhere(predictions, targets).mean());
 }
 
+/**
+ * A backend may register a kernel of this name that computes the whole `mnistLoss` (sigmoid,
+ * where, mean) in one pass, with a gradient kernel `MNIST_LOSS_GRAD_KERNEL` (the cpu+blas backend
+ * does, src/accel/mnistLossKernel.ts). Inputs `predictions` and `targets` of the same size; output
+ * the scalar loss. Without it `mnistLoss` runs the ordinary ops, with the same result.
+ */
+export const MNIST_LOSS_KERNEL = 'FastbookMnistLoss';
+export const MNIST_LOSS_GRAD_KERNEL = 'FastbookMnistLossGrad';
+
 /** The book's `mnist_loss`: `predictions.sigmoid()` then `mnistLossCore` (binary, targets 0/1). */
 export function mnistLoss(predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const fused = predictions.dtype === 'float32' && predictions.size === targets.size && tf.getKernel(MNIST_LOSS_KERNEL, tf.getBackend()) !== undefined;
+  if (fused) return tf.engine().runKernel(MNIST_LOSS_KERNEL, { predictions, targets }) as tf.Scalar;
   return tf.tidy(() => mnistLossCore(tf.sigmoid(predictions), targets));
 }
 

@@ -5,6 +5,7 @@ import {
 } from '../src/accel';
 import { Parameter } from '../src/autograd';
 import { BasicOptim, Optimizer, SGD, SGD_STEP_KERNEL } from '../src/optim';
+import { mnistLoss, MNIST_LOSS_KERNEL } from '../src/losses';
 
 /** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
 function randomArray(n: number, seedValue: number): Float32Array {
@@ -76,7 +77,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     const choice = currentBackend();
     expect(choice?.name).to.equal('cpu+blas');
     expect(blasKernelsActive()).to.equal(true);
-    expect(formatBackendReport(choice!)).to.match(/^tensor backend: cpu\+blas \(requested\); \S*BLAS \S+ sgemm for MatMul/);
+    expect(formatBackendReport(choice!)).to.match(/^tensor backend: cpu\+blas \(requested\); \S*BLAS \S+ sgemm\/sgemv for MatMul on \d+ threads?;.*result buffers recycled/);
   });
 
   it('matMul matches the plain kernel on the lessons\' shapes, with and without transposes', () => {
@@ -86,6 +87,19 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     expectSame(() => tf.matMul(t([128, 10], 7), t([128, 128], 8), true, false));
     expectSame(() => tf.matMul(t([128, 784], 9), t([30, 128], 10), true, true));
     expectSame(() => tf.matMul(t([2038, 784], 11), t([30, 784], 12), false, true));
+  });
+
+  it('matrix-vector products (one row or one column, through sgemv) match the plain kernel with every transpose', () => {
+    const column: [number[], number[], boolean, boolean][] = [
+      [[784, 256], [784, 1], true, false], [[256, 784], [1, 784], false, true], [[784, 256], [1, 784], true, true],
+    ];
+    const row: [number[], number[], boolean, boolean][] = [
+      [[1, 784], [784, 30], false, false], [[784, 1], [784, 30], true, false], [[1, 784], [30, 784], false, true], [[784, 1], [30, 784], true, true],
+    ];
+    [...column, ...row].forEach(([sa, sb, ta, tb], i) => expectSame(() => tf.matMul(t(sa, 70 + i), t(sb, 80 + i), ta, tb), 'BatchMatMul'));
+    expectSame(() => tf.matMul(t([3, 5, 7], 90), t([3, 7, 1], 91)), 'BatchMatMul');
+    expectSame(() => tf.fused.matMul({ a: t([256, 30], 92), b: t([30, 1], 93), bias: t([1], 94) }), '_FusedMatMul');
+    expectSame(() => tf.fused.matMul({ a: t([1, 30], 95), b: t([30, 10], 96), bias: t([10], 97), activation: 'relu' }), '_FusedMatMul');
   });
 
   it('batched matMul, with one side broadcast, matches the plain kernel', () => {
@@ -113,6 +127,24 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     });
   });
 
+  it('comparisons match the plain kernels (bool results, NaN compares false except notEqual)', () => {
+    const special = () => tf.tensor([NaN, -0, 0, 1, -1, 0.5, Infinity, -Infinity, 0.5, NaN]);
+    const other = () => tf.tensor([NaN, 0, -0, 1, 2, 0.5, Infinity, 0, -1, 1]);
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['Less', tf.less], ['Greater', tf.greater], ['Equal', tf.equal], ['LessEqual', tf.lessEqual], ['GreaterEqual', tf.greaterEqual], ['NotEqual', tf.notEqual],
+    ];
+    for (const [kernel, op] of ops) {
+      expectSame(() => op(special(), other()).toFloat(), kernel);
+      expectSame(() => op(t([1010], 110), t([1010], 111)).toFloat(), kernel);
+      expectSame(() => op(t([256, 1], 112), tf.scalar(0.25)).toFloat(), kernel);
+      expectSame(() => op(t([128, 10], 113), t([10], 114)).toFloat(), kernel);
+      expectSame(() => op(t([4, 1], 115), t([1, 6], 116)).toFloat(), kernel, 'fallback');
+      const flags = tf.tidy(() => op(t([3], 117), t([3], 118)));
+      expect(flags.dtype, `${kernel} dtype`).to.equal('bool');
+      flags.dispose();
+    }
+  });
+
   it('sum and mean match the plain kernels over leading, trailing, middle and all axes', () => {
     expectSame(() => tf.sum(t([128, 128], 30), 0), 'Sum');
     expectSame(() => tf.sum(t([128, 10], 31), -1, true));
@@ -123,6 +155,8 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     expectSame(() => tf.mean(t([6131, 28, 28], 36), 0), 'Mean');
     expectSame(() => tf.mean(t([1010, 28, 28], 37), [-1, -2]), 'Mean');
     expectSame(() => tf.mean(t([256, 1], 38)), 'Mean');
+    expectSame(() => tf.sum(t([1010, 784], 39)), 'Sum');
+    expectSame(() => tf.mean(t([3, 300000], 40), 0), 'Mean');
   });
 
   it('gather of rows matches the plain kernel for float and int data; other axes too', () => {
@@ -157,7 +191,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
 
   it('relu, step, abs, square, sigmoid, exp, log and sqrt match the plain kernels, NaN and signed zeros included', () => {
     const special = tf.tensor([NaN, -0, 0, -1e-30, 1e-30, -88, 88, Infinity, -Infinity, 3]);
-    const inputs = [t([256, 128], 7), special];
+    const inputs = [t([256, 128], 7), special, t([400, 784], 8)];
     const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
       ['Relu', (x) => tf.relu(x)],
       ['Step', (x) => tf.step(x, 0.25)],
@@ -177,8 +211,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
         expect(Array.from(fast), kernel).to.deep.equal(Array.from(plain));
       }
     }
-    special.dispose();
-    inputs[0].dispose();
+    tf.dispose(inputs);
   });
 
   it('the fused SGD step gives the optimizers\' plain updates bit for bit', () => {
@@ -217,6 +250,31 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
       const fused = train(make);
       plain.forEach((values, i) => expect(Array.from(fused[i]), `${name}, parameter ${i}`).to.deep.equal(Array.from(values)));
     }
+  });
+
+  it('the fused mnist loss gives the composed ops\' loss and, bit for bit, their gradient', () => {
+    const cases: [tf.Tensor, tf.Tensor][] = [
+      [tf.tensor2d(randomArray(256, 130).map((v) => v * 6), [256, 1]), tf.tensor2d(Float32Array.from(randomArray(256, 131), (v) => (v > 0 ? 1 : 0)), [256, 1])],
+      [tf.tensor1d([0.9, -0.4, 0.2, NaN, 40, -40]), tf.tensor1d([1, 0, 1, 1, 1, 0], 'int32')],
+      [tf.tensor2d([3, -2, 0.5], [3, 1]), tf.tensor1d([1, 0, 0])],
+    ];
+    const lossAndGrad = (p: tf.Tensor, y: tf.Tensor): [number, Float32Array] => {
+      const f = (x: tf.Tensor) => mnistLoss(x, y);
+      const loss = tf.tidy(() => f(p).dataSync()[0]);
+      const grad = tf.tidy(() => tf.grad(f)(p).dataSync() as Float32Array);
+      return [loss, grad];
+    };
+    for (const [p, y] of cases) {
+      uninstallBlasKernels();
+      expect(tf.getKernel(MNIST_LOSS_KERNEL, 'cpu'), 'plain cpu has no fused loss').to.equal(undefined);
+      const [plainLoss, plainGrad] = lossAndGrad(p, y);
+      installBlasKernels();
+      expect(tf.getKernel(MNIST_LOSS_KERNEL, 'cpu'), 'cpu+blas registers the fused loss').to.not.equal(undefined);
+      const [fusedLoss, fusedGrad] = lossAndGrad(p, y);
+      expect(Object.is(fusedLoss, plainLoss) || Math.abs(fusedLoss - plainLoss) <= 1e-7 * Math.abs(plainLoss), `loss ${fusedLoss} vs ${plainLoss}`).to.equal(true);
+      expect(Array.from(fusedGrad)).to.deep.equal(Array.from(plainGrad));
+    }
+    tf.dispose(cases.flat());
   });
 
   it('keeps no tensors alive', () => {

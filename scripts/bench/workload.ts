@@ -3,10 +3,8 @@
  * (same counts, batch sizes, epochs, learning rates, initialisations) with the pack's library.
  * Each phase is timed; peak RSS and live tensors are recorded after it.
  */
-import * as path from 'path';
 import { tf } from '../../src/backend';
-import { readIdxPair } from '../../src/data/idx';
-import { mnistDataDir, MNIST_FILES } from '../../src/data/mnist';
+import { loadMnist, mnistDigitImages, mnistTensors, MnistSplit } from '../../src/data/mnist';
 import { seed, rng } from '../../src/random';
 import { Parameter, backward, initParams } from '../../src/autograd';
 import { Module, Linear, ReLU, Sequential } from '../../src/nn';
@@ -46,21 +44,6 @@ interface Images { x: tf.Tensor; y: tf.Tensor }
 
 function stats(seconds: number): PhaseStats {
   return { seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024), liveTensors: tf.memory().numTensors };
-}
-
-/** Images of one digit as floats 0..1, [n, 28, 28]. */
-function digitImages(images: Uint8Array, labels: Uint8Array, digit: number, size: number): tf.Tensor3D {
-  let n = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i] === digit) n++;
-  const out = new Float32Array(n * size);
-  for (let i = 0, j = 0; i < labels.length; i++) {
-    if (labels[i] !== digit) continue;
-    const src = images.subarray(i * size, (i + 1) * size);
-    for (let p = 0; p < size; p++) out[j * size + p] = src[p] / 255;
-    j++;
-  }
-  const side = Math.sqrt(size);
-  return tf.tensor3d(out, [n, side, side]);
 }
 
 /** Index batches of `bs` over n items, shuffled with the shared generator or in order. */
@@ -128,15 +111,11 @@ function scalar(t: tf.Tensor): number {
 /** Runs all phases on the active backend. */
 export function runWorkload(options: WorkloadOptions): WorkloadResult {
   seed(options.seed);
-  const dir = mnistDataDir();
-  const file = (name: keyof typeof MNIST_FILES) => path.join(dir, MNIST_FILES[name]);
   const phases = {} as Record<PhaseName, PhaseStats>;
 
   const [raw, loadSeconds] = timed(() => {
-    const trainSet = readIdxPair(file('trainImages'), file('trainLabels'));
-    const testSet = readIdxPair(file('testImages'), file('testLabels'));
-    const size = trainSet.images.rows * trainSet.images.cols;
-    const pick = (set: typeof trainSet, d: number) => digitImages(set.images.data, set.labels.data, d, size);
+    const { train: trainSet, test: testSet } = loadMnist();
+    const pick = mnistDigitImages;
     return { trainSet, testSet, threes: pick(trainSet, 3), sevens: pick(trainSet, 7), v3: pick(testSet, 3), v7: pick(testSet, 7) };
   });
   phases.load = stats(loadSeconds);
@@ -185,7 +164,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   phases.simple_net_40ep = stats(simpleSeconds);
   tf.dispose([train.x, train.y, valid.x, valid.y]);
 
-  const full = fullMlp(trainSet.images.data, trainSet.labels.data, testSet.images.data, testSet.labels.data, options.fullEpochs);
+  const full = fullMlp(trainSet, testSet, options.fullEpochs);
   const sorted = [...full.epochSeconds].sort((a, b) => a - b);
   phases.full_mlp_epoch_median = stats(sorted[Math.floor(sorted.length / 2)]);
 
@@ -203,16 +182,17 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   };
 }
 
-function allDigits(images: Uint8Array, labels: Uint8Array): Images {
-  const x = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) x[i] = images[i] / 255;
-  return { x: tf.tensor2d(x, [labels.length, images.length / labels.length]), y: tf.tensor1d(Int32Array.from(labels), 'int32') };
+function allDigits(split: MnistSplit): Images {
+  const { x, y } = mnistTensors(split);
+  const flat = x.reshape([split.count, -1]);
+  x.dispose();
+  return { x: flat, y };
 }
 
 /** Full MNIST, ten digits: MLP 784-128-10, SGD(lr 0.1, momentum 0.9), cross entropy, batches of 128. */
-function fullMlp(trX: Uint8Array, trY: Uint8Array, teX: Uint8Array, teY: Uint8Array, epochs: number): { testAcc: number; epochSeconds: number[] } {
-  const train = allDigits(trX, trY);
-  const test = allDigits(teX, teY);
+function fullMlp(trainSet: MnistSplit, testSet: MnistSplit, epochs: number): { testAcc: number; epochSeconds: number[] } {
+  const train = allDigits(trainSet);
+  const test = allDigits(testSet);
   const mlp = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
   const params: Parameter[] = mlp.parameters();
   const opt = new SGD(params, 0.1, { momentum: 0.9 });

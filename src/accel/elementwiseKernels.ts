@@ -1,13 +1,16 @@
 /**
- * Add, Sub and Multiply for float32 on the tfjs 'cpu' backend, for the shapes a training step
- * makes: equal shapes, a scalar on either side, a row (bias) broadcast over the last axes, or a
- * column ([n, 1], as in log-softmax) broadcast over the last axes.
+ * Add, Sub, Multiply and the comparisons (Less, Greater, Equal, LessEqual, GreaterEqual, NotEqual)
+ * for float32 on the tfjs 'cpu' backend, for the shapes a training step makes: equal shapes, a
+ * scalar on either side, a row (bias) broadcast over the last axes, or a column ([n, 1], as in
+ * log-softmax) broadcast over the last axes.
  * The backend's generic kernel walks a broadcast index per element; these are plain loops in C
- * (the addon's `binary`), each result rounded to float as the backend rounds it. Other cases (other dtypes, general broadcasting) go to the backend's own kernel.
+ * (the addon's `binary`), each result rounded to float as the backend rounds it, comparisons
+ * giving bool (0/1 bytes) with JS's NaN rules. Other cases (other dtypes, general broadcasting) go
+ * to the backend's own kernel.
  */
 import { tf } from '../backend';
 import { BlasAddon } from './native';
-import { CpuBackendLike, KernelArgs, KernelFunc, TensorInfo, floatValues, isCpuBackend, sizeOf } from './cpuBackend';
+import { CpuBackendLike, KernelArgs, KernelFunc, TensorInfo, floatValues, isCpuBackend, sizeOf, outputFloats } from './cpuBackend';
 
 type Op = (x: number, y: number) => number;
 
@@ -29,8 +32,8 @@ function isLeading(small: readonly number[], big: readonly number[]): boolean {
   return s.slice(0, k).every((d, i) => d === big[i]);
 }
 
-type Kind = 'add' | 'sub' | 'mul';
-const OP: Record<Kind, number> = { add: 0, sub: 1, mul: 2 };
+const OP = { add: 0, sub: 1, mul: 2, less: 3, greater: 4, equal: 5, lessEqual: 6, greaterEqual: 7, notEqual: 8 } as const;
+type Kind = keyof typeof OP;
 
 /** How the smaller operand repeats over the output (the addon's `binary` modes), with its period. */
 function layout(a: TensorInfo, b: TensorInfo, an: number, bn: number, outShape: number[], n: number): [number, number] | null {
@@ -52,9 +55,14 @@ function apply(addon: BlasAddon, backend: CpuBackendLike, a: TensorInfo, b: Tens
   const n = sizeOf(outShape);
   const plan = layout(a, b, av.length, bv.length, outShape, n);
   if (plan === null) return null;
-  const out = new Float32Array(n);
-  if (n > 0) addon.binary(OP[kind], av, bv, out, plan[0], plan[1]);
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  if (OP[kind] <= OP.mul) {
+    const out = outputFloats(backend, n);
+    if (n > 0) addon.binary(OP[kind], av, bv, out, plan[0], plan[1], n);
+    return backend.makeTensorInfo(outShape, 'float32', out);
+  }
+  const flags = new Uint8Array(n);
+  if (n > 0) addon.binary(OP[kind], av, bv, flags, plan[0], plan[1], n);
+  return backend.makeTensorInfo(outShape, 'bool', flags);
 }
 
 function binary(kind: Kind): (addon: BlasAddon, fallback: KernelFunc) => KernelFunc {
@@ -68,3 +76,11 @@ function binary(kind: Kind): (addon: BlasAddon, fallback: KernelFunc) => KernelF
 export const fastAdd = binary('add');
 export const fastSub = binary('sub');
 export const fastMultiply = binary('mul');
+export const FAST_COMPARISONS: Record<string, (addon: BlasAddon, fallback: KernelFunc) => KernelFunc> = {
+  Less: binary('less'),
+  Greater: binary('greater'),
+  Equal: binary('equal'),
+  LessEqual: binary('lessEqual'),
+  GreaterEqual: binary('greaterEqual'),
+  NotEqual: binary('notEqual'),
+};

@@ -1,11 +1,24 @@
 /**
  * GatherV2 along axis 0 (picking whole rows: a batch out of a dataset) on the tfjs 'cpu'
- * backend, as row copies. The backend's own kernel computes a multi-dimensional index per
- * element. Other axes, batchDims or dtypes, and out-of-range indices go to the backend's kernel.
+ * backend, as row copies: float rows in C (the addon's `gatherRows`), int rows in JS. The
+ * backend's own kernel computes a multi-dimensional index per element. Other axes, batchDims or
+ * dtypes, and out-of-range indices go to the backend's kernel.
  */
-import { KernelArgs, KernelFunc, isCpuBackend, sizeOf } from './cpuBackend';
+import { BlasAddon } from './native';
+import { KernelArgs, KernelFunc, isCpuBackend, sizeOf, outputFloats } from './cpuBackend';
 
-export function fastGather(fallback: KernelFunc): KernelFunc {
+function gatherInts(values: Int32Array, rowSize: number, idx: Int32Array): Int32Array | null {
+  const rows = values.length / rowSize;
+  const out = new Int32Array(idx.length * rowSize);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i];
+    if (r < 0 || r >= rows) return null;
+    out.set(values.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+  }
+  return out;
+}
+
+export function fastGather(addon: BlasAddon, fallback: KernelFunc): KernelFunc {
   return (args: KernelArgs) => {
     const { x, indices } = args.inputs;
     const backend = args.backend;
@@ -14,17 +27,22 @@ export function fastGather(fallback: KernelFunc): KernelFunc {
     if (x === undefined || indices === undefined || !isCpuBackend(backend)) return fallback(args);
     if ((axis !== 0 && axis !== -x.shape.length) || batchDims !== 0 || x.shape.length < 1) return fallback(args);
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32') return fallback(args);
-    const values = backend.readSync(x.dataId);
-    const idx = backend.readSync(indices.dataId);
-    if (!(values instanceof Float32Array || values instanceof Int32Array) || !(idx instanceof Int32Array)) return fallback(args);
-    const rows = x.shape[0];
+    const values = backend.data.get(x.dataId).values;
+    const idx = backend.data.get(indices.dataId).values;
+    if (!(idx instanceof Int32Array)) return fallback(args);
     const rowSize = sizeOf(x.shape.slice(1));
-    const out = x.dtype === 'float32' ? new Float32Array(idx.length * rowSize) : new Int32Array(idx.length * rowSize);
-    for (let i = 0; i < idx.length; i++) {
-      const r = idx[i];
-      if (r < 0 || r >= rows) return fallback(args); // the backend's kernel reports the bad index
-      out.set(values.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+    const outShape = [...indices.shape, ...x.shape.slice(1)];
+    if (rowSize === 0) return fallback(args);
+    if (values instanceof Float32Array && x.dtype === 'float32') {
+      const out = outputFloats(backend, idx.length * rowSize);
+      // An index out of range: the backend's kernel reports it in its own words.
+      if (addon.gatherRows(values, rowSize, idx, out) >= 0) return fallback(args);
+      return backend.makeTensorInfo(outShape, 'float32', out);
     }
-    return backend.makeTensorInfo([...indices.shape, ...x.shape.slice(1)], x.dtype, out);
+    if (values instanceof Int32Array && x.dtype === 'int32') {
+      const out = gatherInts(values, rowSize, idx);
+      return out === null ? fallback(args) : backend.makeTensorInfo(outShape, 'int32', out);
+    }
+    return fallback(args);
   };
 }

@@ -8,12 +8,15 @@
 import { tf, onBackendReady } from '../backend';
 import { loadBlasAddon, BlasAddon } from './native';
 import { blasBatchMatMul, blasFusedMatMul } from './matmulKernels';
-import { fastAdd, fastSub, fastMultiply } from './elementwiseKernels';
+import { fastAdd, fastSub, fastMultiply, FAST_COMPARISONS } from './elementwiseKernels';
 import { fastGather } from './gatherKernel';
 import { fastSum, fastMean } from './sumKernel';
 import { sgdStepKernel } from './sgdKernel';
 import { FAST_UNARY_KERNELS, fastUnary } from './unaryKernels';
 import { SGD_STEP_KERNEL } from '../optim';
+import { outputPool, PoolableBackend } from './bufferPool';
+import { mnistLossKernels, mnistLossGradient } from './mnistLossKernel';
+import { MNIST_LOSS_KERNEL, MNIST_LOSS_GRAD_KERNEL } from '../losses';
 
 export { loadBlasAddon, blasAddonPath } from './native';
 export type { BlasAddon } from './native';
@@ -21,13 +24,17 @@ export { planGemm } from './matmulKernels';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 
+/** native/blas.cc's kParallelMin: loops this long are split across the OpenMP threads. */
+const LARGE_LOOP = 1 << 18;
+
 const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => KernelFunc> = {
   BatchMatMul: blasBatchMatMul,
   _FusedMatMul: blasFusedMatMul,
-  GatherV2: (_addon, fallback) => fastGather(fallback),
+  GatherV2: fastGather,
   Add: fastAdd,
   Sub: fastSub,
   Multiply: fastMultiply,
+  ...FAST_COMPARISONS,
   Sum: fastSum,
   Mean: fastMean,
   ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, addon, fallback)])),
@@ -83,6 +90,9 @@ export function installBlasKernels(): void {
     tf.registerKernel({ ...original, kernelFunc: counted(original, addon) });
   }
   tf.registerKernel(sgdStepKernel(addon));
+  for (const kernel of mnistLossKernels()) tf.registerKernel(kernel);
+  if (tf.getGradient(MNIST_LOSS_KERNEL) === undefined) tf.registerGradient(mnistLossGradient);
+  outputPool.attach(tf.findBackend('cpu') as unknown as PoolableBackend);
   originals = saved;
 }
 
@@ -94,15 +104,23 @@ export function uninstallBlasKernels(): void {
     tf.registerKernel(original);
   }
   tf.unregisterKernel(SGD_STEP_KERNEL, 'cpu');
+  tf.unregisterKernel(MNIST_LOSS_KERNEL, 'cpu');
+  tf.unregisterKernel(MNIST_LOSS_GRAD_KERNEL, 'cpu');
+  outputPool.detach();
   originals = null;
 }
 
-/** A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm for MatMul, 2 threads`. */
+/**
+ * A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm/sgemv for MatMul on 1 thread;
+ * C add/sub/... kernels (2 threads from 262144 elements), ...; result buffers recycled`.
+ */
 export function blasDescription(): string {
   const addon = loadBlasAddon();
   const version = addon.info().split(' ').slice(0, 2).join(' ');
-  const threads = addon.threads();
-  return `${version} sgemm for MatMul; C add/sub/mul/sum/mean/relu/SGD-step and JS gather/exp/log/sigmoid kernels, ${threads} thread${threads === 1 ? '' : 's'}`;
+  const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  const loops = addon.loopThreads() > 1 ? ` (${plural(addon.loopThreads())} from ${LARGE_LOOP} elements)` : '';
+  return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
+    'JS exp/log/sigmoid/mnist-loss; result buffers recycled';
 }
 
 onBackendReady((choice) => {

@@ -6,7 +6,7 @@
  */
 import { tf } from '../backend';
 import type { BlasAddon } from './native';
-import { KernelArgs, KernelFunc, TensorInfo, CpuBackendLike, isCpuBackend, floatValues } from './cpuBackend';
+import { KernelArgs, KernelFunc, TensorInfo, CpuBackendLike, isCpuBackend, floatValues, outputFloats } from './cpuBackend';
 
 function product(dims: readonly number[]): number {
   return dims.reduce((p, d) => p * d, 1);
@@ -53,7 +53,7 @@ function runGemm(
   const bValues = floatValues(backend, b);
   if (aValues === null || bValues === null) return null;
   if (bias !== null && bias.length !== plan.n) return null;
-  const out = new Float32Array(plan.batch * plan.m * plan.n);
+  const out = outputFloats(backend, plan.batch * plan.m * plan.n);
   addon.gemm(transposeA, transposeB, plan.batch, plan.m, plan.n, plan.k, aValues, plan.aStride, bValues, plan.bStride, out, bias, relu);
   return backend.makeTensorInfo(plan.outShape, 'float32', out);
 }

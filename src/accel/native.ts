@@ -16,13 +16,20 @@ export interface BlasAddon {
     p: Float32Array, g: Float32Array, buf: Float32Array | null, outP: Float32Array, outBuf: Float32Array | null,
     lr: number, momentum: number, weightDecay: number,
   ): void;
-  /** op 0 add, 1 sub, 2 mul; mode: how the smaller side repeats (native/blas.cc). */
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, mode: number, m: number): void;
+  /**
+   * First n elements of a op b: op 0 add, 1 sub, 2 mul into floats; 3 less, 4 greater, 5 equal,
+   * 6 lessEqual, 7 greaterEqual, 8 notEqual into 0/1 bytes; mode: how the smaller side repeats (native/blas.cc).
+   */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, mode: number, m: number, n: number): void;
   /** op 0 relu, 1 step (alpha below 0), 2 abs, 3 square. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(x: Float32Array, out: Float32Array, mean: boolean, leading: boolean): void;
+  /** Copies row indices[i] (rowSize floats) of x to row i of out; -1, or the position of the first index out of range. */
+  gatherRows(x: Float32Array, rowSize: number, indices: Int32Array, out: Float32Array): number;
   threads(): number;
   setThreads(n: number): void;
+  /** Threads that split the large element-wise and reduction loops (1 without OpenMP). */
+  loopThreads(): number;
   info(): string;
 }
 
@@ -44,8 +51,8 @@ export function blasAddonPath(): string | null {
 function isBlasAddon(value: unknown): value is BlasAddon {
   const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
   return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' && typeof m.binary === 'function' &&
-    typeof m.unary === 'function' && typeof m.reduce === 'function' &&
-    typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.info === 'function';
+    typeof m.unary === 'function' && typeof m.reduce === 'function' && typeof m.gatherRows === 'function' &&
+    typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.loopThreads === 'function' && typeof m.info === 'function';
 }
 
 let loaded: BlasAddon | null = null;
@@ -64,7 +71,7 @@ export function loadBlasAddon(): BlasAddon {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`${file} cannot load: ${why}`);
   }
-  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/threads/setThreads/info (rebuild it: npm run build:native)`);
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/gatherRows/threads/setThreads/loopThreads/info (rebuild it: npm run build:native)`);
   configureThreads(mod);
   loaded = mod;
   return mod;

@@ -7,7 +7,7 @@
  */
 import { tf } from '../backend';
 import { SGD_STEP_KERNEL, SgdStepAttrs } from '../optim';
-import { KernelArgs, TensorInfo, floatValues, isCpuBackend } from './cpuBackend';
+import { KernelArgs, TensorInfo, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 import { BlasAddon } from './native';
 
 function attrsOf(args: KernelArgs): SgdStepAttrs {
@@ -32,8 +32,8 @@ function sgdStep(addon: BlasAddon, args: KernelArgs): TensorInfo[] {
     throw new Error(`${SGD_STEP_KERNEL}: param [${param.shape}], grad [${grad.shape}] and buf must have the same size`);
   }
   const { lr, momentum, weightDecay } = attrsOf(args);
-  const newP = new Float32Array(p.length);
-  const newBuf = momentum === 0 ? null : new Float32Array(p.length);
+  const newP = outputFloats(backend, p.length);
+  const newBuf = momentum === 0 ? null : outputFloats(backend, p.length);
   addon.sgdStep(p, g, b, newP, newBuf, lr, momentum, weightDecay);
   const outP = backend.makeTensorInfo(param.shape, 'float32', newP);
   return newBuf === null ? [outP] : [outP, backend.makeTensorInfo(param.shape, 'float32', newBuf)];

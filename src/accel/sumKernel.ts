@@ -4,7 +4,7 @@
  * data first when the reduced axes are not the last ones. Other cases go to the backend's kernel.
  */
 import { BlasAddon } from './native';
-import { KernelArgs, KernelFunc, floatValues, isCpuBackend, sizeOf } from './cpuBackend';
+import { KernelArgs, KernelFunc, floatValues, isCpuBackend, sizeOf, outputFloats } from './cpuBackend';
 
 function normalizeAxes(raw: unknown, rank: number): number[] | null {
   const list = raw === undefined || raw === null ? [...Array(rank).keys()] : Array.isArray(raw) ? raw : [raw];
@@ -28,7 +28,7 @@ function reduction(mean: boolean, addon: BlasAddon, fallback: KernelFunc): Kerne
     const keepDims = args.attrs?.keepDims === true;
     const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     const outSize = sizeOf(outShape);
-    const out = new Float32Array(outSize);
+    const out = outputFloats(backend, outSize);
     // Sums in doubles, as the backend's own kernel does.
     if (outSize > 0) addon.reduce(values, out, mean, leading);
     return backend.makeTensorInfo(outShape, 'float32', out);

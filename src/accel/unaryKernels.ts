@@ -7,7 +7,7 @@
  * go to the backend's own kernel.
  */
 import { BlasAddon } from './native';
-import { KernelArgs, KernelFunc, floatValues, isCpuBackend } from './cpuBackend';
+import { KernelArgs, KernelFunc, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 
 type Loop = (x: Float32Array, out: Float32Array, args: KernelArgs) => void;
 
@@ -44,7 +44,7 @@ export function fastUnary(name: string, addon: BlasAddon, fallback: KernelFunc):
     if (x === undefined || !isCpuBackend(backend)) return fallback(args);
     const values = floatValues(backend, x);
     if (values === null) return fallback(args);
-    const out = new Float32Array(values.length);
+    const out = outputFloats(backend, values.length);
     loop(values, out, args);
     return backend.makeTensorInfo(x.shape, 'float32', out);
   };
