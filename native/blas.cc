@@ -70,23 +70,32 @@ bool GetInt(napi_env env, napi_value v, const char* name, int64_t* out) {
   return true;
 }
 
-// A Float32Array argument with at least `need` elements.
-bool GetFloats(napi_env env, napi_value v, const char* name, int64_t need, float** data) {
+template <typename T> struct TypedArrayOf;
+template <> struct TypedArrayOf<float> { static constexpr napi_typedarray_type type = napi_float32_array; static constexpr const char* name = "a Float32Array"; };
+template <> struct TypedArrayOf<int32_t> { static constexpr napi_typedarray_type type = napi_int32_array; static constexpr const char* name = "an Int32Array"; };
+template <> struct TypedArrayOf<uint8_t> { static constexpr napi_typedarray_type type = napi_uint8_array; static constexpr const char* name = "a Uint8Array"; };
+
+// A typed array argument of element type T: its data and length.
+template <typename T>
+bool GetTyped(napi_env env, napi_value v, const char* name, T** data, int64_t* length) {
   bool isTyped = false;
   napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped) return Throw(env, std::string(name) + " must be a Float32Array");
   napi_typedarray_type type;
-  size_t length = 0;
+  size_t n = 0;
   void* raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    return Throw(env, std::string(name) + " must be a Float32Array");
+  if (!isTyped || napi_get_typedarray_info(env, v, &type, &n, &raw, nullptr, nullptr) != napi_ok || type != TypedArrayOf<T>::type) {
+    return Throw(env, std::string(name) + " must be " + TypedArrayOf<T>::name);
   }
-  if (static_cast<int64_t>(length) < need) {
-    return Throw(env, std::string(name) + " has " + std::to_string(length) + " floats, needs " +
-                          std::to_string(need));
-  }
-  *data = static_cast<float*>(raw);
+  *data = static_cast<T*>(raw);
+  *length = static_cast<int64_t>(n);
+  return true;
+}
+
+// A Float32Array argument with at least `need` elements.
+bool GetFloats(napi_env env, napi_value v, const char* name, int64_t need, float** data) {
+  int64_t length;
+  if (!GetTyped(env, v, name, data, &length)) return false;
+  if (length < need) return Throw(env, std::string(name) + " has " + std::to_string(length) + " floats, needs " + std::to_string(need));
   return true;
 }
 
@@ -166,16 +175,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
 
 // The length of a Float32Array argument, or -1 (and a JS error) when it is not one.
 int64_t FloatsLength(napi_env env, napi_value v, const char* name) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  napi_typedarray_type type;
-  size_t length = 0;
-  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, nullptr, nullptr, nullptr) != napi_ok ||
-      type != napi_float32_array) {
-    Throw(env, std::string(name) + " must be a Float32Array");
-    return -1;
-  }
-  return static_cast<int64_t>(length);
+  float* data;
+  int64_t length;
+  return GetTyped(env, v, name, &data, &length) ? length : -1;
 }
 
 bool IsNull(napi_env env, napi_value v) {
@@ -290,21 +292,6 @@ void BinaryLoop(const float* a, const float* b, Out* out, int64_t n, int64_t mod
   });
 }
 
-// A Uint8Array argument with exactly `need` elements.
-bool GetBytes(napi_env env, napi_value v, const char* name, int64_t need, uint8_t** data) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* raw = nullptr;
-  if (!isTyped || napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
-    return Throw(env, std::string(name) + " must be a Uint8Array");
-  }
-  if (static_cast<int64_t>(length) != need) return Throw(env, std::string(name) + " must have " + std::to_string(need) + " elements");
-  *data = static_cast<uint8_t*>(raw);
-  return true;
-}
-
 template <int Op>
 void Compare(const float* a, const float* b, uint8_t* out, int64_t n, int64_t mode, int64_t m) {
   BinaryLoop<Op, uint8_t>(a, b, out, n, mode, m);
@@ -335,7 +322,9 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   uint8_t* out;
-  if (!GetBytes(env, argv[3], "out", n, &out)) return nullptr;
+  int64_t outLength;
+  if (!GetTyped(env, argv[3], "out", &out, &outLength)) return nullptr;
+  if (outLength != n) { Throw(env, "out must have " + std::to_string(n) + " elements"); return nullptr; }
   switch (op) {
     case 3: Compare<3>(a, b, out, n, mode, m); break;
     case 4: Compare<4>(a, b, out, n, mode, m); break;
@@ -428,21 +417,6 @@ napi_value Threads(napi_env env, napi_callback_info) {
   return result;
 }
 
-// Reads an Int32Array argument's data and length.
-bool GetInts(napi_env env, napi_value v, const char* name, int32_t** data, int64_t* length) {
-  bool isTyped = false;
-  napi_is_typedarray(env, v, &isTyped);
-  napi_typedarray_type type;
-  size_t n = 0;
-  void* raw = nullptr;
-  if (!isTyped || napi_get_typedarray_info(env, v, &type, &n, &raw, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
-    return Throw(env, std::string(name) + " must be an Int32Array");
-  }
-  *data = static_cast<int32_t*>(raw);
-  *length = static_cast<int64_t>(n);
-  return true;
-}
-
 // gatherRows(x, rowSize, indices, out) -> -1, or the position of the first index out of range
 // (out is then incomplete). Copies row indices[i] of x (rows of rowSize floats) to row i of out.
 napi_value GatherRows(napi_env env, napi_callback_info info) {
@@ -450,7 +424,7 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
   if (!Args(env, info, 4, argv, "gatherRows(x, rowSize, indices, out)")) return nullptr;
   int64_t rowSize, count;
   int32_t* idx;
-  if (!GetInt(env, argv[1], "rowSize", &rowSize) || !GetInts(env, argv[2], "indices", &idx, &count)) return nullptr;
+  if (!GetInt(env, argv[1], "rowSize", &rowSize) || !GetTyped(env, argv[2], "indices", &idx, &count)) return nullptr;
   const int64_t n = FloatsLength(env, argv[0], "x");
   if (n < 0) return nullptr;
   float *x, *out;
