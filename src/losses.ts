@@ -45,12 +45,20 @@ export function mnistLossCore(predictions: tf.Tensor, targets: tf.Tensor): tf.Sc
  */
 export const MNIST_LOSS_KERNEL = 'FastbookMnistLoss';
 export const MNIST_LOSS_GRAD_KERNEL = 'FastbookMnistLossGrad';
+/** Likewise for `crossEntropy` (inputs `predictions`, the logits, and `targets`, the class indices). */
+export const CROSS_ENTROPY_KERNEL = 'FastbookCrossEntropy';
+export const CROSS_ENTROPY_GRAD_KERNEL = 'FastbookCrossEntropyGrad';
+
+/** Runs a fused loss kernel when the active backend registers it (and the predictions are float32), else null. */
+function fusedLoss(kernel: string, predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar | null {
+  if (predictions.dtype !== 'float32' || tf.getKernel(kernel, tf.getBackend()) === undefined) return null;
+  return tf.engine().runKernel(kernel, { predictions, targets }) as tf.Scalar;
+}
 
 /** The book's `mnist_loss`: `predictions.sigmoid()` then `mnistLossCore` (binary, targets 0/1). */
 export function mnistLoss(predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  const fused = predictions.dtype === 'float32' && predictions.size === targets.size && tf.getKernel(MNIST_LOSS_KERNEL, tf.getBackend()) !== undefined;
-  if (fused) return tf.engine().runKernel(MNIST_LOSS_KERNEL, { predictions, targets }) as tf.Scalar;
-  return tf.tidy(() => mnistLossCore(tf.sigmoid(predictions), targets));
+  const fused = predictions.size === targets.size ? fusedLoss(MNIST_LOSS_KERNEL, predictions, targets) : null;
+  return fused ?? tf.tidy(() => mnistLossCore(tf.sigmoid(predictions), targets));
 }
 
 /** `F.l1_loss(a, b)`: mean absolute difference. */
@@ -82,6 +90,8 @@ function checkClassTargets(logits: tf.Tensor, targets: tf.Tensor, fn: string): v
  */
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   checkClassTargets(logits, targets, 'crossEntropy');
+  const fused = fusedLoss(CROSS_ENTROPY_KERNEL, logits, targets);
+  if (fused !== null) return fused;
   return tf.tidy(() => {
     const nClasses = logits.shape[1] as number;
     const logProbs = tf.logSoftmax(logits);

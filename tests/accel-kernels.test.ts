@@ -5,7 +5,7 @@ import {
 } from '../src/accel';
 import { Parameter } from '../src/autograd';
 import { BasicOptim, Optimizer, SGD, SGD_STEP_KERNEL } from '../src/optim';
-import { mnistLoss, MNIST_LOSS_KERNEL } from '../src/losses';
+import { crossEntropy, mnistLoss, CROSS_ENTROPY_KERNEL, MNIST_LOSS_KERNEL } from '../src/losses';
 
 /** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
 function randomArray(n: number, seedValue: number): Float32Array {
@@ -275,6 +275,47 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
       expect(Array.from(fusedGrad)).to.deep.equal(Array.from(plainGrad));
     }
     tf.dispose(cases.flat());
+  });
+
+  it('the fused cross entropy gives the composed ops\' loss and gradient bit for bit', () => {
+    const labels = Int32Array.from(randomArray(128, 141), (v) => Math.floor((v + 1) * 5));
+    const cases: [tf.Tensor, tf.Tensor][] = [
+      [tf.tensor2d(randomArray(1280, 140).map((v) => v * 4), [128, 10]), tf.tensor1d(labels, 'int32')],
+      [tf.tensor2d([[100, -100, 3], [0.5, NaN, 1], [1, 2, 3], [-1e30, 0, 1e30]]), tf.tensor1d([0, 2, 3, -1], 'int32')],
+      [tf.tensor2d([[1, 2], [3, 1]]), tf.tensor1d([1, 0], 'float32')],
+    ];
+    const lossAndGrad = (p: tf.Tensor, y: tf.Tensor): [number, Float32Array] => {
+      const f = (x: tf.Tensor) => crossEntropy(x, y);
+      return [tf.tidy(() => f(p).dataSync()[0]), tf.tidy(() => tf.grad(f)(p).dataSync() as Float32Array)];
+    };
+    for (const [p, y] of cases) {
+      uninstallBlasKernels();
+      const plain = lossAndGrad(p, y);
+      installBlasKernels();
+      resetKernelCounts();
+      const composed = tf.tidy(() => {
+        // the same ops crossEntropy composes, on the fast kernels
+        const logProbs = tf.logSoftmax(p);
+        return tf.oneHot(y.toInt(), p.shape[1] as number).mul(logProbs).sum().neg().div(p.shape[0] as number).dataSync()[0];
+      });
+      expect(tf.getKernel(CROSS_ENTROPY_KERNEL, 'cpu'), 'cpu+blas registers the fused loss').to.not.equal(undefined);
+      const [fusedLoss, fusedGrad] = lossAndGrad(p, y);
+      expect(Object.is(fusedLoss, composed), `loss ${fusedLoss} vs composed ${composed}`).to.equal(true);
+      expect(Math.abs(fusedLoss - plain[0]) <= 1e-6 * Math.abs(plain[0]) || Object.is(fusedLoss, plain[0]), `loss ${fusedLoss} vs plain ${plain[0]}`).to.equal(true);
+      expect(Array.from(fusedGrad, Number.isNaN), 'NaN positions').to.deep.equal(Array.from(plain[1], Number.isNaN));
+      const finite = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 0 : v));
+      expect(relativeDifference(finite(plain[1]), finite(fusedGrad))).to.be.at.most(1e-5);
+    }
+    tf.dispose(cases.flat());
+  });
+
+  it('the fused cross entropy\'s gradient matches the composed ops on the fast kernels bit for bit', () => {
+    const p = tf.tensor2d(randomArray(1280, 150).map((v) => v * 6), [128, 10]);
+    const y = tf.tensor1d(Int32Array.from(randomArray(128, 151), (v) => Math.floor((v + 1) * 5)), 'int32');
+    const viaOps = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.oneHot(y, 10).mul(tf.logSoftmax(x)).sum().neg().div(128) as tf.Scalar)(p).dataSync() as Float32Array);
+    const fused = tf.tidy(() => tf.grad((x: tf.Tensor) => crossEntropy(x, y))(p).dataSync() as Float32Array);
+    expect(Array.from(fused)).to.deep.equal(Array.from(viaOps));
+    tf.dispose([p, y]);
   });
 
   it('keeps no tensors alive', () => {

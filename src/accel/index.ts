@@ -15,8 +15,8 @@ import { sgdStepKernel } from './sgdKernel';
 import { FAST_UNARY_KERNELS, fastUnary } from './unaryKernels';
 import { SGD_STEP_KERNEL } from '../optim';
 import { outputPool, PoolableBackend } from './bufferPool';
-import { mnistLossKernels, mnistLossGradient } from './mnistLossKernel';
-import { MNIST_LOSS_KERNEL, MNIST_LOSS_GRAD_KERNEL } from '../losses';
+import { mnistLossKernels } from './mnistLossKernel';
+import { crossEntropyKernels } from './crossEntropyKernel';
 
 export { loadBlasAddon, blasAddonPath } from './native';
 export type { BlasAddon } from './native';
@@ -39,6 +39,9 @@ const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => Kern
   Mean: fastMean,
   ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, addon, fallback)])),
 };
+
+/** The fused loss kernels registered by `installBlasKernels`. */
+const fusedKernels: string[] = [];
 
 /** The cpu backend's own kernels, kept while ours are registered. */
 let originals: tf.KernelConfig[] | null = null;
@@ -90,8 +93,11 @@ export function installBlasKernels(): void {
     tf.registerKernel({ ...original, kernelFunc: counted(original, addon) });
   }
   tf.registerKernel(sgdStepKernel(addon));
-  for (const kernel of mnistLossKernels()) tf.registerKernel(kernel);
-  if (tf.getGradient(MNIST_LOSS_KERNEL) === undefined) tf.registerGradient(mnistLossGradient);
+  for (const loss of [mnistLossKernels, crossEntropyKernels(addon)]) {
+    for (const kernel of loss.kernels) tf.registerKernel(kernel);
+    if (tf.getGradient(loss.gradient.kernelName) === undefined) tf.registerGradient(loss.gradient);
+    fusedKernels.push(...loss.kernels.map((k) => k.kernelName));
+  }
   outputPool.attach(tf.findBackend('cpu') as unknown as PoolableBackend);
   originals = saved;
 }
@@ -104,8 +110,7 @@ export function uninstallBlasKernels(): void {
     tf.registerKernel(original);
   }
   tf.unregisterKernel(SGD_STEP_KERNEL, 'cpu');
-  tf.unregisterKernel(MNIST_LOSS_KERNEL, 'cpu');
-  tf.unregisterKernel(MNIST_LOSS_GRAD_KERNEL, 'cpu');
+  for (const name of fusedKernels.splice(0)) tf.unregisterKernel(name, 'cpu');
   outputPool.detach();
   originals = null;
 }
@@ -120,7 +125,7 @@ export function blasDescription(): string {
   const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
   const loops = addon.loopThreads() > 1 ? ` (${plural(addon.loopThreads())} from ${LARGE_LOOP} elements)` : '';
   return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
-    'JS exp/log/sigmoid/mnist-loss; result buffers recycled';
+    'JS exp/log/sigmoid, fused mnist-loss and cross-entropy; result buffers recycled';
 }
 
 onBackendReady((choice) => {
