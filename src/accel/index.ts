@@ -1,7 +1,8 @@
 /**
- * Fast kernels for the tfjs 'cpu' backend: matrix products through OpenBLAS (see native/), and
- * plain-loop Add/Sub/Multiply, Sum/Mean and row GatherV2 for the shapes a training step makes, and a
- * fused SGD update the optimizers use when it is registered.
+ * Fast kernels for the tfjs 'cpu' backend: matrix products through OpenBLAS (see native/); plain
+ * loops for Add/Sub/Multiply, the comparisons, Sum/Mean, the unary ops and row GatherV2 for the
+ * shapes a training step makes; a fused SGD update and fused `mnistLoss` / `crossEntropy` kernels
+ * the library uses when they are registered; and result arrays recycled through `bufferPool.ts`.
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  */
@@ -83,7 +84,7 @@ export function installBlasKernels(): void {
   if (originals !== null) return;
   const addon = loadBlasAddon();
   const saved: tf.KernelConfig[] = [];
-  for (const [name, make] of Object.entries(OVERRIDES)) {
+  for (const name of Object.keys(OVERRIDES)) {
     const original = tf.getKernel(name, 'cpu');
     if (original === undefined) throw new Error(`the tfjs 'cpu' backend has no ${name} kernel to replace`);
     saved.push(original);
