@@ -292,11 +292,6 @@ void BinaryLoop(const float* a, const float* b, Out* out, int64_t n, int64_t mod
   });
 }
 
-template <int Op>
-void Compare(const float* a, const float* b, uint8_t* out, int64_t n, int64_t mode, int64_t m) {
-  BinaryLoop<Op, uint8_t>(a, b, out, n, mode, m);
-}
-
 napi_value Binary(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   if (!Args(env, info, 7, argv, "binary(op, a, b, out, mode, m, n)")) return nullptr;
@@ -326,12 +321,12 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   if (!GetTyped(env, argv[3], "out", &out, &outLength)) return nullptr;
   if (outLength != n) { Throw(env, "out must have " + std::to_string(n) + " elements"); return nullptr; }
   switch (op) {
-    case 3: Compare<3>(a, b, out, n, mode, m); break;
-    case 4: Compare<4>(a, b, out, n, mode, m); break;
-    case 5: Compare<5>(a, b, out, n, mode, m); break;
-    case 6: Compare<6>(a, b, out, n, mode, m); break;
-    case 7: Compare<7>(a, b, out, n, mode, m); break;
-    default: Compare<8>(a, b, out, n, mode, m); break;
+    case 3: BinaryLoop<3>(a, b, out, n, mode, m); break;
+    case 4: BinaryLoop<4>(a, b, out, n, mode, m); break;
+    case 5: BinaryLoop<5>(a, b, out, n, mode, m); break;
+    case 6: BinaryLoop<6>(a, b, out, n, mode, m); break;
+    case 7: BinaryLoop<7>(a, b, out, n, mode, m); break;
+    default: BinaryLoop<8>(a, b, out, n, mode, m); break;
   }
   return nullptr;
 }

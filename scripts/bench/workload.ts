@@ -115,8 +115,10 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
 
   const [raw, loadSeconds] = timed(() => {
     const { train: trainSet, test: testSet } = loadMnist();
-    const pick = mnistDigitImages;
-    return { trainSet, testSet, threes: pick(trainSet, 3), sevens: pick(trainSet, 7), v3: pick(testSet, 3), v7: pick(testSet, 7) };
+    return {
+      trainSet, testSet,
+      threes: mnistDigitImages(trainSet, 3), sevens: mnistDigitImages(trainSet, 7), v3: mnistDigitImages(testSet, 3), v7: mnistDigitImages(testSet, 7),
+    };
   });
   phases.load = stats(loadSeconds);
   const { threes, sevens, v3, v7, trainSet, testSet } = raw;

@@ -12,8 +12,6 @@ import { tf } from '../backend';
 import { BlasAddon } from './native';
 import { CpuBackendLike, KernelArgs, KernelFunc, TensorInfo, floatValues, isCpuBackend, sizeOf, outputFloats } from './cpuBackend';
 
-type Op = (x: number, y: number) => number;
-
 /** True when `small` (leading 1s dropped) equals the trailing axes of `big`. */
 function isTrailing(small: readonly number[], big: readonly number[]): boolean {
   const s = [...small];
