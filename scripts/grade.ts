@@ -3,7 +3,7 @@
  * `tests/checks/`: one row per questionnaire question, one row per lesson file for the chapter
  * checks (question 0), a score line, and a JSON report.
  *
- *   npm run grade -- <dir> [--report <path>] [--strict] [--questions 1,9,21] [--files a,b]
+ *   npm run grade -- <dir | notebook.ipynb> [--report <path>] [--strict] [--questions 1,9,21] [--files a,b]
  *                          [--timeout <ms>] [--import-timeout <ms>]
  *
  * Each lesson file's checks run in a child process, so a file that throws on import, hangs, or
@@ -17,6 +17,7 @@ import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LessonCheck, LessonModule } from '../tests/checks/types';
+import { exportModules } from './export/modules';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 20000;
 const DEFAULT_IMPORT_TIMEOUT_MS = 60000;
@@ -308,6 +309,32 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   };
 }
 
+/**
+ * Grades a notebook: its `//| export` cells are exported into a temporary folder (imports pointing
+ * at this project's src/ and lessons/), and the checks of the modules it makes run against them.
+ */
+export async function gradeNotebook(options: GradeOptions): Promise<GradeReport> {
+  const notebook = path.resolve(options.dir);
+  if (!fs.existsSync(notebook)) throw new Error(`grade: notebook '${options.dir}' does not exist`);
+  const root = projectRoot();
+  const tmp = path.join(root, 'build', 'grade', `.${path.basename(notebook, '.ipynb')}-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    const modules = exportModules([notebook], { root, outDir: tmp, srcDir: path.join(root, 'src'), lessonsDir: path.join(root, 'lessons') });
+    if (modules.length === 0) throw new Error(`grade: ${options.dir} has no //| export cells, so there is nothing to grade (see docs/NOTEBOOKS.md)`);
+    for (const m of modules) {
+      fs.mkdirSync(path.dirname(path.join(tmp, m.module)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, `${m.module}.ts`), m.text);
+    }
+    const made = modules.map((m) => m.module);
+    const files = options.files === undefined ? made : options.files.filter((f) => made.includes(f));
+    const report = await grade({ ...options, dir: tmp, files });
+    return { ...report, dir: notebook };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** The table printed for a report: one row per question, one per chapter file, and the score line. */
 export function formatReport(report: GradeReport): string {
   const lines = [`Grading ${report.dir}`];
@@ -336,7 +363,7 @@ export interface CliArgs extends GradeOptions {
   strict: boolean;
 }
 
-const USAGE = 'usage: npm run grade -- <lessons dir> [--report <path>] [--strict] [--questions 1,9] [--files name,name] [--timeout <ms>] [--import-timeout <ms>]';
+const USAGE = 'usage: npm run grade -- <lessons dir | notebook.ipynb> [--report <path>] [--strict] [--questions 1,9] [--files name,name] [--timeout <ms>] [--import-timeout <ms>]';
 
 function positiveInt(raw: string | undefined, flag: string): number {
   const n = Number(raw);
@@ -374,7 +401,11 @@ export function parseArgs(argv: string[]): CliArgs {
     }
   }
   if (dir === undefined) throw new Error(`grade: missing the lessons directory to grade\n${USAGE}`);
-  const report = out.report ?? path.join(projectRoot(), 'build', 'grade', `${path.basename(path.resolve(dir))}-report.json`);
+  const graded = path.resolve(dir);
+  const reportName = graded.endsWith('.ipynb')
+    ? path.relative(projectRoot(), graded).replace(/\.ipynb$/, '').split(path.sep).join('_')
+    : path.basename(graded);
+  const report = out.report ?? path.join(projectRoot(), 'build', 'grade', `${reportName}-report.json`);
   return { ...out, dir, report, strict: out.strict ?? false };
 }
 
@@ -387,7 +418,7 @@ export async function runCli(argv: string[], out: CliOutput = console): Promise<
   let report: GradeReport;
   try {
     args = parseArgs(argv);
-    report = await grade(args);
+    report = args.dir.endsWith('.ipynb') ? await gradeNotebook(args) : await grade(args);
   } catch (err) {
     out.error(err instanceof Error ? err.message : String(err));
     return 2;

@@ -9,6 +9,7 @@ import { notebookToHtml } from './html';
 import { killAllKernels } from './kernel';
 import { serializeNotebook, writeFileAtomic } from './nbformat';
 import { ensureDistBuilt, findProjectRoot, projectNotebooks } from './project';
+import { runExport } from '../export';
 
 /** How often a long cell says it is still running. */
 const HEARTBEAT_MS = 30_000;
@@ -125,6 +126,15 @@ async function runOne(path: string, options: RunOptions, root: string): Promise<
   return run;
 }
 
+/** Writes lessons/ from the project notebooks about to run, then rebuilds dist/ if it is stale. */
+function exportAndBuild(root: string, notebooks: readonly string[]): void {
+  const project = new Set(projectNotebooks(root));
+  const sources = notebooks.filter((nb) => project.has(nb));
+  const all = sources.length === project.size;
+  if (sources.length > 0 && runExport(all ? [] : sources) !== 0) throw new Error('npm run export failed');
+  ensureDistBuilt(root, (line) => console.log(line));
+}
+
 /** Runs every notebook (a failure stops only its own notebook); returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const root = findProjectRoot();
@@ -134,7 +144,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (options.notebooks.length === 0) throw new Error(`no notebooks: ${join(root, 'notebooks')} has no .ipynb file`);
-  if (options.build) ensureDistBuilt(root, (line) => console.log(line));
+  if (options.build) exportAndBuild(root, options.notebooks);
   const failed: string[] = [];
   for (const path of options.notebooks) {
     const run = await runOne(path, options, root);
