@@ -5,7 +5,8 @@
 //
 // Exports:
 //   gemm(transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias|null, relu) -> undefined
-//     For each i < batch: out[i] = op(a[i]) . op(b[i]) (+ bias row) (then max(0, .) when relu),
+//     For each i < batch: out[i] = op(a[i]) . op(b[i]) (+ bias row, added to the finished product)
+//     (then max(0, .) when relu, NaN kept),
 //     row-major; a[i] starts at i*aStride floats (aStride 0 repeats the same matrix), likewise b.
 //     op(a) is m x k, op(b) is k x n, out is m x n per batch item; bias has n floats.
 //   sgdStep(p, g, buf|null, outP, outBuf|null, lr, momentum, weightDecay) -> undefined
@@ -20,7 +21,8 @@
 //     smaller side repeats: 0 same size, 1 b is one value, 2 a is one value, 3 b is a row of m
 //     values repeated (b[i % m]), 4 a is such a row, 5 b holds one value per block of m (b[i / m]),
 //     6 a does. Float arithmetic, each result rounded to float, as JS's double result stored in a
-//     Float32Array is.
+//     Float32Array is. Op 9 (float out): a * step(b), relu's gradient for dy = a and the relu's
+//     output (or input) b: a where b > 0, a * 0 where b <= 0, NaN where b is NaN (Multiply(a, Step(b))).
 //   unary(op, x, out, alpha) -> undefined
 //     op 0 relu (max(0, x), NaN kept), 1 step (NaN kept, 1 where x > 0, else alpha), 2 abs, 3 square.
 //   reduce(x, out, mean, leading) -> undefined
@@ -28,6 +30,22 @@
 //     otherwise out[i] = sum of the i-th block of x.length / out.length consecutive values.
 //   gatherRows(x, rowSize, indices, out) -> -1 or the position of the first index out of range
 //     Copies row indices[i] (rowSize floats) of x to row i of out; indices is an Int32Array.
+//   conv2d(geom, x, filter, bias|null, relu, out) -> undefined
+//     A 2-D convolution of NHWC x [n, h, w, c] with filter [kh, kw, c, oc] (tfjs's layouts) into out
+//     [n, oh, ow, oc]: each output row of patches (im2col) times the filter matrix [kh*kw*c, oc]
+//     through sgemm; then + bias (oc floats, added in float after the product, as a separate Add
+//     would) and max(0, .) when relu. geom is an Int32Array of 15: n, h, w, c, kh, kw, oc, strideH,
+//     strideW, dilationH, dilationW, padTop, padLeft, oh, ow (positions outside x read as zeros).
+//   conv2dBackpropInput(geom, dy, filter, dx) -> undefined
+//     dx [n, h, w, c] = the gradient of that convolution with respect to x for dy [n, oh, ow, oc]:
+//     dy . filter^T gives each position's patch gradient (sgemm), added back onto the pixels (col2im).
+//   conv2dBackpropFilter(geom, x, dy, dw) -> undefined
+//     dw [kh, kw, c, oc] = sum over positions of patch^T . dy (sgemm per block of images; the
+//     blocks' sums are added in block order).
+//   The three split their work into blocks of whole images whose patches fit in about 256 KiB; the
+//   blocks are fixed by the shapes alone, so results do not depend on the number of threads. They
+//   run on one thread, or on OpenBLAS's thread count (BLAS_THREADS) of OpenMP threads when that is
+//   more than one and the work is large.
 //   threads() -> number, setThreads(n) -> undefined: OpenBLAS's threads
 //   loopThreads() -> number: the threads that split binary/unary/reduce loops of 2^18 elements or
 //     more (OpenMP's count, OMP_NUM_THREADS or the cores; 1 when built without OpenMP)
@@ -36,6 +54,7 @@
 #include <cblas.h>
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -156,18 +175,21 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);
   for (int64_t i = 0; i < batch; i++) {
     float* c = out + i * m * n;
-    float beta = 0.0f;
-    if (bias != nullptr) {
-      for (int64_t r = 0; r < m; r++) std::memcpy(c + r * n, bias, sizeof(float) * n);
-      beta = 1.0f;
-    }
     if (k > 0) {
-      Product(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + i * aStride, lda, b + i * bStride, ldb, beta, c);
-    } else if (bias == nullptr) {
+      Product(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + i * aStride, lda, b + i * bStride, ldb, 0.0f, c);
+    } else {
       std::memset(c, 0, sizeof(float) * m * n);
     }
+    // The bias is added to the finished product in float, as a separate Add kernel adds it, and
+    // relu keeps NaN as tfjs's Relu does: the same numbers as matMul, add, relu.
+    if (bias != nullptr) {
+      for (int64_t r = 0; r < m; r++) {
+        float* row = c + r * n;
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] + bias[j];
+      }
+    }
     if (relu) {
-      for (int64_t j = 0; j < m * n; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+      for (int64_t j = 0; j < m * n; j++) { const float v = c[j]; c[j] = v > 0.0f ? v : (v != v ? v : 0.0f); }
     }
   }
   return nullptr;
@@ -233,7 +255,14 @@ inline auto Apply(float x, float y) {
   else if constexpr (Op == 5) return static_cast<uint8_t>(x == y);
   else if constexpr (Op == 6) return static_cast<uint8_t>(x <= y);
   else if constexpr (Op == 7) return static_cast<uint8_t>(x >= y);
-  else return static_cast<uint8_t>(x != y);
+  else if constexpr (Op == 8) return static_cast<uint8_t>(x != y);
+  else {
+    // Selects, not branches: a relu's output is positive about half the time at random, and a
+    // mispredicted branch per element cost 5 ns.
+    float step = y > 0.0f ? 1.0f : 0.0f;
+    step = y != y ? y : step;
+    return x * step;
+  }
 }
 
 // Loops over at least this many elements are split across OpenMP threads (when the addon is built
@@ -300,7 +329,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
       !GetInt(env, argv[6], "n", &n)) {
     return nullptr;
   }
-  if (op > 8 || mode > 6) { Throw(env, "binary: op must be 0..8 and mode 0..6"); return nullptr; }
+  if (op > 9 || mode > 6) { Throw(env, "binary: op must be 0..9 and mode 0..6"); return nullptr; }
   if (n == 0) return nullptr;
   if (mode >= 3 && (m <= 0 || n % m != 0)) { Throw(env, "binary: m must divide n"); return nullptr; }
   const int64_t small = mode == 1 || mode == 2 ? 1 : mode == 3 || mode == 4 ? m : n / (mode >= 5 ? m : 1);
@@ -308,12 +337,13 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   const bool bSmall = mode == 1 || mode == 3 || mode == 5;
   float *a, *b;
   if (!GetFloats(env, argv[1], "a", aSmall ? small : n, &a) || !GetFloats(env, argv[2], "b", bSmall ? small : n, &b)) return nullptr;
-  if (op <= 2) {
+  if (op <= 2 || op == 9) {
     float* out;
     if (!GetFloats(env, argv[3], "out", n, &out)) return nullptr;
     if (op == 0) BinaryLoop<0>(a, b, out, n, mode, m);
     else if (op == 1) BinaryLoop<1>(a, b, out, n, mode, m);
-    else BinaryLoop<2>(a, b, out, n, mode, m);
+    else if (op == 2) BinaryLoop<2>(a, b, out, n, mode, m);
+    else BinaryLoop<9>(a, b, out, n, mode, m);
     return nullptr;
   }
   uint8_t* out;
@@ -398,6 +428,415 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
         finish(i, (s0 + s1) + (s2 + s3));
       }
     });
+  }
+  return nullptr;
+}
+
+// ---- Convolutions (NHWC) through im2col and sgemm ----
+
+struct ConvGeom {
+  int64_t n, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, oh, ow;
+  int64_t K() const { return kh * kw * c; }      // one patch: kh*kw*c values, in the filter's order
+  int64_t rowsPerImage() const { return oh * ow; }
+  // A 1x1 kernel at stride 1 without padding: x itself is the patch matrix.
+  bool pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w; }
+};
+
+bool GetGeom(napi_env env, napi_value v, ConvGeom* g) {
+  int32_t* d;
+  int64_t length;
+  if (!GetTyped(env, v, "geom", &d, &length)) return false;
+  if (length != 15) return Throw(env, "geom must hold 15 integers");
+  for (int i = 0; i < 15; i++) {
+    if (d[i] < 0) return Throw(env, "geom values must be non-negative");
+  }
+  *g = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14]};
+  if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1) return Throw(env, "strides and dilations must be at least 1");
+  if (g->kh < 1 || g->kw < 1) return Throw(env, "the kernel must be at least 1x1");
+  return true;
+}
+
+// Patches of at most this many floats (256 KiB) are built at a time, so they stay in the cache
+// between being written and being multiplied.
+constexpr int64_t kPatchBlock = 1 << 16;
+
+// The work split: blocks of whole images (or, when one image's patches are larger than
+// kPatchBlock, one image per block), each processed in pieces of at most `rows` output rows.
+// Fixed by the shapes alone, so results never depend on the number of threads.
+struct ConvBlocks {
+  int64_t images;  // images per block
+  int64_t count;   // blocks
+  int64_t rows;    // output rows per piece
+};
+
+ConvBlocks PlanBlocks(const ConvGeom& g) {
+  const int64_t perImage = std::max<int64_t>(1, g.rowsPerImage() * g.K());
+  const int64_t images = std::max<int64_t>(1, std::min<int64_t>(g.n, kPatchBlock / perImage));
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(images * g.rowsPerImage(), kPatchBlock / std::max<int64_t>(1, g.K())));
+  return {images, (g.n + images - 1) / images, rows};
+}
+
+// Runs body(block) for every block. When OpenBLAS is set to more than one thread (BLAS_THREADS)
+// and the work (multiply-adds) is large, the blocks are shared among that many OpenMP threads,
+// each calling OpenBLAS on one thread (blocks of a few hundred rows are too small to split
+// again). By default OpenBLAS runs on one thread and so do the blocks: on the shared 2-core
+// machine we measured, a second thread waiting at the end of each convolution for a core cost
+// more than it saved (a CNN epoch: 3.4 s on one thread, 4.2 to 6.8 s on two).
+template <typename Body>
+void ForBlocks(int64_t count, int64_t work, Body body) {
+#if defined(_OPENMP) && defined(PACK_OPENBLAS)
+  const int threads = openblas_get_num_threads();
+  if (threads > 1 && count > 1 && work >= (int64_t{1} << 22)) {
+    openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+    for (int64_t b = 0; b < count; b++) body(b);
+    openblas_set_num_threads(threads);
+    return;
+  }
+#endif
+  for (int64_t b = 0; b < count; b++) body(b);
+}
+
+// Copies (or adds) n floats. Runs of a patch row are short (5 floats for a 5x5 kernel on one
+// channel), where a call to memcpy costs more than the copy; the loops are kept as loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define PACK_NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define PACK_NO_LIBCALL
+#endif
+PACK_NO_LIBCALL inline void CopyRun(float* dst, const float* src, int64_t n) {
+  if (n >= 64) { std::memcpy(dst, src, sizeof(float) * n); return; }
+  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+}
+PACK_NO_LIBCALL inline void ZeroRun(float* dst, int64_t n) {
+  if (n >= 64) { std::memset(dst, 0, sizeof(float) * n); return; }
+  for (int64_t i = 0; i < n; i++) dst[i] = 0.0f;
+}
+inline void AddRun(float* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+// An output position (image b, row oy, column ox), stepped without dividing (a 64-bit division
+// per position cost more than copying a small patch).
+struct Position {
+  int64_t b, oy, ox;
+  const int64_t oh, ow;
+  Position(const ConvGeom& g, int64_t r) : b(r / (g.oh * g.ow)), oy(r % (g.oh * g.ow) / g.ow), ox(r % g.ow), oh(g.oh), ow(g.ow) {}
+  void next() {
+    if (++ox < ow) return;
+    ox = 0;
+    if (++oy < oh) return;
+    oy = 0;
+    b++;
+  }
+};
+
+// The taps kx in [lo, hi) of a patch starting at column x0 that fall inside the image.
+inline void TapRange(const ConvGeom& g, int64_t x0, int64_t* lo, int64_t* hi) {
+  if (g.dw == 1) {  // no division: this runs once per output position
+    *lo = x0 < 0 ? -x0 : 0;
+    *hi = std::min<int64_t>(g.kw, std::max<int64_t>(0, g.w - x0));
+  } else {
+    *lo = x0 < 0 ? (-x0 + g.dw - 1) / g.dw : 0;
+    *hi = std::min<int64_t>(g.kw, g.w > x0 ? (g.w - x0 + g.dw - 1) / g.dw : 0);
+  }
+  if (*hi < *lo) *hi = *lo;
+}
+
+// Im2col for any dilation, position by position.
+void Im2colGeneric(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
+  const int64_t K = g.K(), c = g.c, rowLen = g.kw * c;
+  Position p(g, r0);
+  for (int64_t r = r0; r < r1; r++, p.next()) {
+    const int64_t b = p.b, oy = p.oy, ox = p.ox;
+    float* dst = cols + (r - r0) * K;
+    const int64_t x0 = ox * g.sw - g.pl;
+    int64_t lo, hi;
+    TapRange(g, x0, &lo, &hi);
+    for (int64_t ky = 0; ky < g.kh; ky++, dst += rowLen) {
+      const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+      if (iy < 0 || iy >= g.h || hi <= lo) { ZeroRun(dst, rowLen); continue; }
+      const float* src = x + ((b * g.h + iy) * g.w) * c;
+      if (lo > 0) ZeroRun(dst, lo * c);
+      if (g.dw == 1) {
+        CopyRun(dst + lo * c, src + (x0 + lo) * c, (hi - lo) * c);
+      } else {
+        for (int64_t kx = lo; kx < hi; kx++) CopyRun(dst + kx * c, src + (x0 + kx * g.dw) * c, c);
+      }
+      if (hi < g.kw) ZeroRun(dst + hi * c, (g.kw - hi) * c);
+    }
+  }
+}
+
+// Col2im for any dilation, position by position.
+void Col2imGeneric(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
+  const int64_t K = g.K(), c = g.c, rowLen = g.kw * c;
+  Position p(g, r0);
+  for (int64_t r = r0; r < r1; r++, p.next()) {
+    const int64_t b = p.b, oy = p.oy, ox = p.ox;
+    const float* src = cols + (r - r0) * K;
+    const int64_t x0 = ox * g.sw - g.pl;
+    int64_t lo, hi;
+    TapRange(g, x0, &lo, &hi);
+    if (hi <= lo) continue;
+    for (int64_t ky = 0; ky < g.kh; ky++, src += rowLen) {
+      const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+      if (iy < 0 || iy >= g.h) continue;
+      float* row = dx + ((b * g.h + iy) * g.w) * c;
+      if (g.dw == 1) {
+        AddRun(row + (x0 + lo) * c, src + lo * c, (hi - lo) * c);
+      } else {
+        for (int64_t kx = lo; kx < hi; kx++) AddRun(row + (x0 + kx * g.dw) * c, src + kx * c, c);
+      }
+    }
+  }
+}
+
+// Copies or adds a patch row of N floats (N > 0 known when compiled: fully unrolled; 0: n floats).
+template <int N>
+inline void CopyLen(float* dst, const float* src, int64_t n) {
+  if constexpr (N > 0) {
+    for (int i = 0; i < N; i++) dst[i] = src[i];
+  } else {
+    CopyRun(dst, src, n);
+  }
+}
+template <int N>
+inline void AddLen(float* dst, const float* src, int64_t n) {
+  if constexpr (N > 0) {
+    for (int i = 0; i < N; i++) dst[i] += src[i];
+  } else {
+    AddRun(dst, src, n);
+  }
+}
+
+// Without dilation, the patches of one output row (image b, row oy) read kh rows of x, each
+// from column -padLeft over padW columns; with those rows copied once into a zero-padded buffer,
+// every patch row is one copy of kw*c floats at a fixed stride, with no bounds to check.
+inline int64_t PaddedWidth(const ConvGeom& g) { return (g.ow - 1) * g.sw + g.kw; }
+
+// The image columns [jLo, jHi) of a padded row (column j holds image column j - padLeft).
+inline void InteriorColumns(const ConvGeom& g, int64_t* jLo, int64_t* jHi) {
+  *jLo = std::min<int64_t>(PaddedWidth(g), std::max<int64_t>(0, g.pl));
+  *jHi = std::max<int64_t>(*jLo, std::min<int64_t>(PaddedWidth(g), g.pl + g.w));
+}
+
+void FillRows(const ConvGeom& g, const float* x, int64_t b, int64_t oy, float* rows) {
+  const int64_t c = g.c, padW = PaddedWidth(g);
+  int64_t jLo, jHi;
+  InteriorColumns(g, &jLo, &jHi);
+  for (int64_t ky = 0; ky < g.kh; ky++) {
+    float* row = rows + ky * padW * c;
+    const int64_t iy = oy * g.sh - g.pt + ky;
+    if (iy < 0 || iy >= g.h || jHi == jLo) { ZeroRun(row, padW * c); continue; }
+    ZeroRun(row, jLo * c);
+    CopyRun(row + jLo * c, x + ((b * g.h + iy) * g.w + (jLo - g.pl)) * c, (jHi - jLo) * c);
+    ZeroRun(row + jHi * c, (padW - jHi) * c);
+  }
+}
+
+template <int N>
+void Im2colRows(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols, float* rows) {
+  const int64_t K = g.K(), c = g.c, rowLen = g.kw * c, rowStride = PaddedWidth(g) * c, step = g.sw * c;
+  Position p(g, r0);
+  int64_t filledB = -1, filledOy = -1;
+  for (int64_t r = r0; r < r1; r++, p.next()) {
+    if (p.b != filledB || p.oy != filledOy) {
+      FillRows(g, x, p.b, p.oy, rows);
+      filledB = p.b;
+      filledOy = p.oy;
+    }
+    const float* src = rows + p.ox * step;
+    float* dst = cols + (r - r0) * K;
+    for (int64_t ky = 0; ky < g.kh; ky++) CopyLen<N>(dst + ky * rowLen, src + ky * rowStride, rowLen);
+  }
+}
+
+// Adds the padded rows of output row (b, oy) onto dx (their image columns only).
+void FlushRows(const ConvGeom& g, const float* rows, int64_t b, int64_t oy, float* dx) {
+  const int64_t c = g.c, padW = PaddedWidth(g);
+  int64_t jLo, jHi;
+  InteriorColumns(g, &jLo, &jHi);
+  if (jHi == jLo) return;
+  for (int64_t ky = 0; ky < g.kh; ky++) {
+    const int64_t iy = oy * g.sh - g.pt + ky;
+    if (iy < 0 || iy >= g.h) continue;
+    AddRun(dx + ((b * g.h + iy) * g.w + (jLo - g.pl)) * c, rows + (ky * padW + jLo) * c, (jHi - jLo) * c);
+  }
+}
+
+template <int N>
+void Col2imRows(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx, float* rows) {
+  const int64_t K = g.K(), c = g.c, rowLen = g.kw * c, rowStride = PaddedWidth(g) * c, step = g.sw * c;
+  Position p(g, r0);
+  int64_t curB = -1, curOy = -1;
+  for (int64_t r = r0; r < r1; r++, p.next()) {
+    if (p.b != curB || p.oy != curOy) {
+      if (curB >= 0) FlushRows(g, rows, curB, curOy, dx);
+      ZeroRun(rows, g.kh * rowStride);
+      curB = p.b;
+      curOy = p.oy;
+    }
+    float* dst = rows + p.ox * step;
+    const float* src = cols + (r - r0) * K;
+    for (int64_t ky = 0; ky < g.kh; ky++) AddLen<N>(dst + ky * rowStride, src + ky * rowLen, rowLen);
+  }
+  if (curB >= 0) FlushRows(g, rows, curB, curOy, dx);
+}
+
+// A scratch buffer per thread and slot, kept between calls (fresh pages cost more than the copies).
+float* Scratch(int slot, size_t floats) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& buffer = buffers[slot];
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+// The patch rows of output positions [r0, r1) (r = (image * oh + oy) * ow + ox) into cols, one row
+// of K values each, zeros where the patch covers padding.
+void Im2col(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
+  if (g.dh != 1 || g.dw != 1) return Im2colGeneric(g, x, r0, r1, cols);
+  float* rows = Scratch(1, static_cast<size_t>(g.kh * PaddedWidth(g) * g.c));
+  switch (g.kw * g.c) {
+    case 3: return Im2colRows<3>(g, x, r0, r1, cols, rows);
+    case 5: return Im2colRows<5>(g, x, r0, r1, cols, rows);
+    case 7: return Im2colRows<7>(g, x, r0, r1, cols, rows);
+    case 9: return Im2colRows<9>(g, x, r0, r1, cols, rows);
+    default: return Im2colRows<0>(g, x, r0, r1, cols, rows);
+  }
+}
+
+// The adjoint of Im2col: adds each patch value of positions [r0, r1) onto its pixel of dx.
+void Col2im(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
+  if (g.dh != 1 || g.dw != 1) return Col2imGeneric(g, cols, r0, r1, dx);
+  float* rows = Scratch(1, static_cast<size_t>(g.kh * PaddedWidth(g) * g.c));
+  switch (g.kw * g.c) {
+    case 3: return Col2imRows<3>(g, cols, r0, r1, dx, rows);
+    case 5: return Col2imRows<5>(g, cols, r0, r1, dx, rows);
+    case 7: return Col2imRows<7>(g, cols, r0, r1, dx, rows);
+    case 9: return Col2imRows<9>(g, cols, r0, r1, dx, rows);
+    default: return Col2imRows<0>(g, cols, r0, r1, dx, rows);
+  }
+}
+
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!Args(env, info, 6, argv, "conv2d(geom, x, filter, bias, relu, out)")) return nullptr;
+  ConvGeom g;
+  bool relu;
+  if (!GetGeom(env, argv[0], &g) || !GetBool(env, argv[4], "relu", &relu)) return nullptr;
+  const int64_t K = g.K(), rowsTotal = g.n * g.rowsPerImage();
+  float *x, *filter, *out, *bias = nullptr;
+  if (!GetFloats(env, argv[1], "x", g.n * g.h * g.w * g.c, &x) || !GetFloats(env, argv[2], "filter", K * g.oc, &filter) ||
+      !GetFloats(env, argv[5], "out", rowsTotal * g.oc, &out) || (!IsNull(env, argv[3]) && !GetFloats(env, argv[3], "bias", g.oc, &bias))) {
+    return nullptr;
+  }
+  if (rowsTotal == 0 || g.oc == 0) return nullptr;
+  const ConvBlocks plan = PlanBlocks(g);
+  const bool direct = g.pointwise();
+  ForBlocks(plan.count, rowsTotal * K * g.oc, [&](int64_t block) {
+    const int64_t first = block * plan.images * g.rowsPerImage();
+    const int64_t last = std::min(g.n, (block + 1) * plan.images) * g.rowsPerImage();
+    float* cols = direct ? nullptr : Scratch(0, static_cast<size_t>(plan.rows * K));
+    for (int64_t r0 = first; r0 < last; r0 += plan.rows) {
+      const int64_t r1 = std::min(last, r0 + plan.rows);
+      float* c = out + r0 * g.oc;
+      const float* a = direct ? x + r0 * K : cols;
+      if (!direct) Im2col(g, x, r0, r1, cols);
+      if (K > 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(r1 - r0), static_cast<int>(g.oc), static_cast<int>(K),
+                    1.0f, a, static_cast<int>(K), filter, static_cast<int>(g.oc), 0.0f, c, static_cast<int>(g.oc));
+      } else {
+        std::memset(c, 0, sizeof(float) * (r1 - r0) * g.oc);
+      }
+      if (bias != nullptr || relu) {
+        for (int64_t r = 0; r < r1 - r0; r++) {
+          float* row = c + r * g.oc;
+          if (bias != nullptr) for (int64_t j = 0; j < g.oc; j++) row[j] = row[j] + bias[j];
+          if (relu) for (int64_t j = 0; j < g.oc; j++) { const float v = row[j]; row[j] = v > 0.0f ? v : (v != v ? v : 0.0f); }
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, 4, argv, "conv2dBackpropInput(geom, dy, filter, dx)")) return nullptr;
+  ConvGeom g;
+  if (!GetGeom(env, argv[0], &g)) return nullptr;
+  const int64_t K = g.K(), rowsTotal = g.n * g.rowsPerImage(), imageSize = g.h * g.w * g.c;
+  float *dy, *filter, *dx;
+  if (!GetFloats(env, argv[1], "dy", rowsTotal * g.oc, &dy) || !GetFloats(env, argv[2], "filter", K * g.oc, &filter) ||
+      !GetFloats(env, argv[3], "dx", g.n * imageSize, &dx)) {
+    return nullptr;
+  }
+  if (g.n == 0 || imageSize == 0) return nullptr;
+  const ConvBlocks plan = PlanBlocks(g);
+  const bool direct = g.pointwise();
+  ForBlocks(plan.count, rowsTotal * K * g.oc, [&](int64_t block) {
+    const int64_t firstImage = block * plan.images, lastImage = std::min(g.n, (block + 1) * plan.images);
+    const int64_t first = firstImage * g.rowsPerImage(), last = lastImage * g.rowsPerImage();
+    if (direct) {  // dx = dy . filter^T, row for row
+      if (g.oc > 0 && last > first) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(last - first), static_cast<int>(K), static_cast<int>(g.oc),
+                    1.0f, dy + first * g.oc, static_cast<int>(g.oc), filter, static_cast<int>(g.oc), 0.0f, dx + first * K, static_cast<int>(K));
+      } else {
+        std::memset(dx + firstImage * imageSize, 0, sizeof(float) * (lastImage - firstImage) * imageSize);
+      }
+      return;
+    }
+    std::memset(dx + firstImage * imageSize, 0, sizeof(float) * (lastImage - firstImage) * imageSize);
+    if (g.oc == 0 || K == 0) return;
+    float* cols = Scratch(0, static_cast<size_t>(plan.rows * K));
+    for (int64_t r0 = first; r0 < last; r0 += plan.rows) {
+      const int64_t r1 = std::min(last, r0 + plan.rows);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(r1 - r0), static_cast<int>(K), static_cast<int>(g.oc),
+                  1.0f, dy + r0 * g.oc, static_cast<int>(g.oc), filter, static_cast<int>(g.oc), 0.0f, cols, static_cast<int>(K));
+      Col2im(g, cols, r0, r1, dx);
+    }
+  });
+  return nullptr;
+}
+
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, 4, argv, "conv2dBackpropFilter(geom, x, dy, dw)")) return nullptr;
+  ConvGeom g;
+  if (!GetGeom(env, argv[0], &g)) return nullptr;
+  const int64_t K = g.K(), rowsTotal = g.n * g.rowsPerImage(), filterSize = K * g.oc;
+  float *x, *dy, *dw;
+  if (!GetFloats(env, argv[1], "x", g.n * g.h * g.w * g.c, &x) || !GetFloats(env, argv[2], "dy", rowsTotal * g.oc, &dy) ||
+      !GetFloats(env, argv[3], "dw", filterSize, &dw)) {
+    return nullptr;
+  }
+  if (filterSize == 0) return nullptr;
+  if (rowsTotal == 0) { std::memset(dw, 0, sizeof(float) * filterSize); return nullptr; }
+  const ConvBlocks plan = PlanBlocks(g);
+  const bool direct = g.pointwise();
+  // Each block sums its positions into its own partial; the partials are added in block order.
+  std::vector<float> partials(static_cast<size_t>(plan.count > 1 ? plan.count * filterSize : 0));
+  ForBlocks(plan.count, rowsTotal * K * g.oc, [&](int64_t block) {
+    const int64_t first = block * plan.images * g.rowsPerImage();
+    const int64_t last = std::min(g.n, (block + 1) * plan.images) * g.rowsPerImage();
+    float* sum = plan.count > 1 ? partials.data() + block * filterSize : dw;
+    float* cols = direct ? nullptr : Scratch(0, static_cast<size_t>(plan.rows * K));
+    float beta = 0.0f;
+    for (int64_t r0 = first; r0 < last; r0 += plan.rows, beta = 1.0f) {
+      const int64_t r1 = std::min(last, r0 + plan.rows);
+      const float* a = direct ? x + r0 * K : cols;
+      if (!direct) Im2col(g, x, r0, r1, cols);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(K), static_cast<int>(g.oc), static_cast<int>(r1 - r0),
+                  1.0f, a, static_cast<int>(K), dy + r0 * g.oc, static_cast<int>(g.oc), beta, sum, static_cast<int>(g.oc));
+    }
+  });
+  if (plan.count > 1) {
+    std::memcpy(dw, partials.data(), sizeof(float) * filterSize);
+    for (int64_t block = 1; block < plan.count; block++) {
+      const float* p = partials.data() + block * filterSize;
+      for (int64_t i = 0; i < filterSize; i++) dw[i] += p[i];
+    }
   }
   return nullptr;
 }
@@ -489,6 +928,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"loopThreads", nullptr, GetLoopThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -7,13 +7,13 @@
  * usage: bench [--backends a,b] [--full-epochs N] [--seed S] [--compare-torch]
  *              [--torch-script PATH] [--python PATH]
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKEND_ORDER, BackendName, initBackend, formatBackendReport, parseBackendName } from '../src/backend';
 import { mnistDataDir } from '../src/data/mnist';
 import { projectRoot } from '../src/data/mnistSample';
 import { PHASES, runWorkload, WorkloadResult } from './bench/workload';
+import { exitOnSignals, exitWithParent, exitWithParentIfAsked, spawnGroup } from './reaper';
 
 interface Options {
   backends: BackendName[];
@@ -77,11 +77,30 @@ function lastJsonLine(text: string): unknown {
   return line === undefined ? undefined : JSON.parse(line);
 }
 
-function runInChild(name: BackendName, o: Options): ChildOutcome {
+interface ChildRun { status: number | null; stdout: string; stderr: string; error?: Error }
+
+/**
+ * Runs a command to its end, collecting its output, in a process group of its own that goes with
+ * this process however it ends (see reaper.ts); what spawnSync did, without blocking signals.
+ */
+function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawnGroup(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+    child.on('error', (error) => resolve({ status: null, stdout: text(out), stderr: text(err), error }));
+    child.on('close', (status) => resolve({ status, stdout: text(out), stderr: text(err) }));
+  });
+}
+
+async function runInChild(name: BackendName, o: Options): Promise<ChildOutcome> {
   const needsTsNode = __filename.endsWith('.ts') && !process.execArgv.some((a) => a.includes('ts-node'));
   const loader = needsTsNode ? ['-r', 'ts-node/register/transpile-only'] : [];
   const args = [...process.execArgv, ...loader, __filename, '--child', name, '--full-epochs', String(o.fullEpochs), '--seed', String(o.seed)];
-  const run = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, TFJS_BACKEND: '' }, maxBuffer: 1 << 26 });
+  const run = await runToEnd(process.execPath, args, { ...process.env, TFJS_BACKEND: '' });
   if (run.status !== 0) {
     const lines = (run.stderr || run.error?.message || 'no output').trim().split('\n');
     const why = lines.find((l) => /Error/.test(l)) ?? lines[lines.length - 1];
@@ -94,13 +113,11 @@ function runInChild(name: BackendName, o: Options): ChildOutcome {
 
 interface TorchOutcome { seconds?: Record<string, number>; error?: string; [key: string]: unknown }
 
-function runTorch(o: Options): TorchOutcome {
+async function runTorch(o: Options): Promise<TorchOutcome> {
   if (!fs.existsSync(o.torchScript)) return { error: `${o.torchScript} not found (pass --torch-script PATH)` };
-  const probe = spawnSync(o.python, ['-c', 'import torch'], { encoding: 'utf8' });
+  const probe = await runToEnd(o.python, ['-c', 'import torch']);
   if (probe.status !== 0) return { error: `${o.python} has no torch` };
-  const run = spawnSync(o.python, [o.torchScript, mnistDataDir(), '--full-epochs', String(o.fullEpochs), '--seed', String(o.seed)], {
-    encoding: 'utf8', maxBuffer: 1 << 26,
-  });
+  const run = await runToEnd(o.python, [o.torchScript, mnistDataDir(), '--full-epochs', String(o.fullEpochs), '--seed', String(o.seed)]);
   if (run.status !== 0) return { error: `${o.torchScript} failed: ${(run.stderr || '').trim().split('\n').pop() ?? ''}` };
   const parsed = lastJsonLine(run.stdout);
   return parsed === undefined ? { error: 'torch script printed no JSON' } : (parsed as TorchOutcome);
@@ -117,12 +134,17 @@ export function ratios(ours: WorkloadResult, torchSeconds: Record<string, number
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  if (o.child !== null) return runChild(o.child, o);
-  const torch = o.compareTorch ? runTorch(o) : undefined;
+  if (o.child !== null) {
+    exitWithParent(); // a timer, so only between synchronous phases; the parent's watchdog kills this group anyway
+    return runChild(o.child, o);
+  }
+  exitOnSignals((signal) => process.stderr.write(`\nbench: ${signal}: stopping the benchmark processes\n`));
+  exitWithParentIfAsked();
+  const torch = o.compareTorch ? await runTorch(o) : undefined;
   const backends: Record<string, unknown> = {};
   for (const name of o.backends) {
     process.stderr.write(`bench: ${name}...\n`);
-    const outcome = runInChild(name, o);
+    const outcome = await runInChild(name, o);
     if (!outcome.ok) {
       backends[name] = { skipped: outcome.error };
       continue;

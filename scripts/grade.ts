@@ -13,11 +13,12 @@
  * Exit status: 0 when grading completed (whatever the score), 1 with `--strict` when any check
  * failed, 2 for bad arguments.
  */
-import { fork, type ChildProcess } from 'child_process';
+import { type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LessonCheck, LessonModule } from '../tests/checks/types';
 import { exportModules } from './export/modules';
+import { exitOnSignals, exitWithParent, exitWithParentIfAsked, forkGroup, killGroup, removeTempDir, trackDir } from './reaper';
 
 const DEFAULT_CHECK_TIMEOUT_MS = 20000;
 const DEFAULT_IMPORT_TIMEOUT_MS = 60000;
@@ -151,6 +152,7 @@ async function runWorker(job: ToWorker): Promise<void> {
 }
 
 function workerMain(): void {
+  exitWithParent(); // a worker whose grader is gone stops at once
   process.once('message', (job: ToWorker) => {
     runWorker(job).then(
       () => process.exit(0),
@@ -171,11 +173,12 @@ interface Attempt {
   stopped?: { id: string | null; imported: boolean; reason: string; ms: number };
 }
 
+/** A grading child in a process group of its own, killed with the grader however the grader ends. */
 function spawnWorker(): ChildProcess {
   const root = projectRoot();
   const register = require.resolve('ts-node/register/transpile-only', { paths: [root] });
   const script = __filename;
-  return fork(script, ['--worker'], {
+  return forkGroup(script, ['--worker'], {
     cwd: root,
     execArgv: ['-r', register],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -200,7 +203,7 @@ function attempt(dir: string, file: string, checks: Map<string, LessonCheck>, id
       settled = true;
       if (timer) clearTimeout(timer);
       if (stopped) result.stopped = stopped;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killGroup(child);
       resolve(result);
     };
     const arm = (ms: number, what: string): void => {
@@ -319,6 +322,7 @@ export async function gradeNotebook(options: GradeOptions): Promise<GradeReport>
   const root = projectRoot();
   const tmp = path.join(root, 'build', 'grade', `.${path.basename(notebook, '.ipynb')}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
+  trackDir(tmp); // removed even if the grader is killed
   try {
     const modules = exportModules([notebook], { root, outDir: tmp, srcDir: path.join(root, 'src'), lessonsDir: path.join(root, 'lessons') });
     if (modules.length === 0) throw new Error(`grade: ${options.dir} has no //| export cells, so there is nothing to grade (see docs/NOTEBOOKS.md)`);
@@ -331,7 +335,7 @@ export async function gradeNotebook(options: GradeOptions): Promise<GradeReport>
     const report = await grade({ ...options, dir: tmp, files });
     return { ...report, dir: notebook };
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   }
 }
 
@@ -432,5 +436,9 @@ export async function runCli(argv: string[], out: CliOutput = console): Promise<
 
 if (require.main === module) {
   if (process.argv[2] === '--worker') workerMain();
-  else runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  else {
+    exitOnSignals((signal) => process.stderr.write(`\ngrade: ${signal}: stopping the grading processes\n`));
+    exitWithParentIfAsked();
+    runCli(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  }
 }

@@ -103,15 +103,30 @@ export function backward(lossFn: () => tf.Scalar | tf.Tensor, params: readonly P
   if (tracked.length === 0) {
     throw new Error('autograd.backward: none of the parameters requires a gradient (call requiresGrad_() first)');
   }
+  // When lossFn throws, TensorFlow.js would keep the tensors its tape saved for the backward pass
+  // (kept clones, freed only by a finished backward pass). So the error is caught, a zero loss that
+  // still depends on a parameter lets the gradient computation finish and free them, and the error
+  // is thrown again once that result is disposed.
+  const thrown: unknown[] = [];
   const { value, grads } = tf.variableGrads(() => {
-    const loss = lossFn();
-    if (loss.rank !== 0) {
-      throw new Error(
-        `autograd.backward: the loss must be a scalar (PyTorch: "grad can be implicitly created only for scalar outputs"), got shape [${loss.shape}]`,
-      );
+    try {
+      const loss = lossFn();
+      if (loss.rank !== 0) {
+        throw new Error(
+          `autograd.backward: the loss must be a scalar (PyTorch: "grad can be implicitly created only for scalar outputs"), got shape [${loss.shape}]`,
+        );
+      }
+      return loss as tf.Scalar;
+    } catch (error) {
+      thrown.push(error);
+      return tracked[0].value.sum().mul(0) as tf.Scalar;
     }
-    return loss as tf.Scalar;
   }, tracked.map((p) => p.value));
+  if (thrown.length > 0) {
+    value.dispose();
+    tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g !== null));
+    throw thrown[0];
+  }
   for (const p of tracked) {
     const g = grads[p.value.name];
     if (g != null) p.accumulateGrad(g);

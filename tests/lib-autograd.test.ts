@@ -61,6 +61,25 @@ describe('lib: autograd (PyTorch-style .grad)', () => {
     b.dispose();
   });
 
+  it('a loss function that throws leaves no tensor behind (not even those saved for the backward pass) and its error goes on', () => {
+    const w = requiresGrad(tf.tensor2d([[1, 2], [3, 4]]));
+    const x = tf.tensor2d([[0.5, -1], [2, 1]]);
+    const before = tf.memory().numTensors;
+    const boom = new RangeError('boom after the forward pass');
+    expect(() => backward(() => {
+      x.matMul(w.value).relu().square().mean(); // ops whose inputs the tape saves for the gradient
+      throw boom;
+    }, [w])).to.throw(boom);
+    expect(() => backward(() => w.value.mul(tf.ones([2])).sigmoid(), [w])).to.throw(/scalar/);
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(w.grad).to.equal(null);
+    // and the next backward still works
+    tf.dispose(backward(() => x.matMul(w.value).sum(), [w]));
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([2.5, 2.5, 0, 0]);
+    w.dispose();
+    x.dispose();
+  });
+
   it('initParams: seeded randn*std with the requested shape', () => {
     seed(1);
     const p = initParams([28 * 28, 1]);

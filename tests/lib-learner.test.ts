@@ -196,4 +196,31 @@ describe('lib: Learner', () => {
     expect(() => new Learner(new DataLoaders(arrays, arrays), s.learn.model, { lossFunc: mnistLoss })).to.throw(/tensor pairs/);
     teardown(s);
   });
+
+  describe('leaves no tensor behind when a callback throws', () => {
+    // Every event a callback can fail in, before and after the Recorder (order 50) has seen the batch.
+    const events = EVENTS.filter((e) => !e.startsWith('afterCancel'));
+    for (const order of [10, 70]) {
+      for (const event of events) {
+        it(`${event} (callback order ${order})`, async () => {
+          class Boom extends Callback {}
+          const boom = new Boom();
+          boom.order = order;
+          let batches = 0;
+          (boom as unknown as Record<string, () => void>)[event] = () => {
+            // fail on the third batch of the fit, so earlier batches have filled the Recorder's sums
+            if (!event.includes('Batch') && !['afterPred', 'afterLoss', 'afterBackward', 'afterStep'].includes(event)) throw new Error(`boom in ${event}`);
+            if (++batches === 3) throw new Error(`boom in ${event}`);
+          };
+          const before = tf.memory().numTensors;
+          const s = setup(11, { cbs: [boom], optFunc: sgd({ momentum: 0.9 }) }, true);
+          let message = '';
+          await s.learn.fit(2, 0.1).catch((e: Error) => { message = e.message; });
+          expect(message).to.equal(`boom in ${event}`);
+          teardown(s);
+          expect(tf.memory().numTensors, `tensors left after a throw in ${event}`).to.equal(before);
+        });
+      }
+    }
+  });
 });

@@ -2,13 +2,14 @@
 // then every project notebook in notebooks/ executed on tslab with no failing cell.
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
 import { DisplayDataOutput, isPlotOutput, Notebook, Output, parseNotebook } from '../scripts/notebooks/nbformat';
 import { ensureDistBuilt, findProjectRoot } from '../scripts/notebooks/project';
 import { executedOnce, fixturePath, notebooksUnderTest } from '../scripts/notebooks/testing';
-import { executeNotebook } from '../scripts/notebooks/execute';
+import { executeNotebook, NotebookRun } from '../scripts/notebooks/execute';
+import { writeRun } from '../scripts/notebooks/run';
 
 const root = findProjectRoot(__dirname);
 
@@ -66,7 +67,7 @@ describe('notebook runner: npm run notebooks on fixtures', function () {
   });
 
   it('stops a notebook at the failing cell and reports its source and error', () => {
-    const nb = read(join(out, 'failing.ipynb'));
+    const nb = read(join(out, 'failing.failed.ipynb'));
     const outputs = codeOutputs(nb);
     expect(text(outputs[0][0])).to.equal('before the error\n');
     expect(text(outputs[1].find((o) => o.output_type === 'stream' && o.name === 'stderr'))).to.contain('RangeError: too big: 42');
@@ -86,7 +87,12 @@ describe('notebook runner: npm run notebooks on fixtures', function () {
     expect(html.match(/<figure class="plot"><img src="data:image\/(svg\+xml|png);base64,/g)).to.have.length(3);
     expect(html).to.contain('<table>');
     expect(html).not.to.match(/(src|href)="https?:/);
-    expect(readFileSync(join(out, 'failing.html'), 'utf8')).to.contain('Execution stopped here: RangeError: too big: 42');
+    expect(readFileSync(join(out, 'failing.failed.html'), 'utf8')).to.contain('Execution stopped here: RangeError: too big: 42');
+  });
+
+  it('writes a failed run beside the final names (.failed.ipynb, .failed.html) and says so', () => {
+    expect(readdirSync(out).sort()).to.deep.equal(['display.html', 'display.ipynb', 'failing.failed.html', 'failing.failed.ipynb']);
+    expect(result.stderr).to.match(/\[failing\] wrote .*failing\.failed\.ipynb, .*failing\.failed\.html \(the run failed: .*failing\.ipynb and .*failing\.html, if any, are left as they were\)/);
   });
 
   it('rejects bad arguments with a clear message', () => {
@@ -95,6 +101,31 @@ describe('notebook runner: npm run notebooks on fixtures', function () {
     expect(r.stderr).to.contain('--timeout: expected a positive number of seconds, got "soon"');
     const missing = runCli(['--no-build', 'notebooks/does-not-exist.ipynb']);
     expect(missing.stderr).to.contain('notebooks/does-not-exist.ipynb: no such notebook');
+  });
+});
+
+describe('notebook runner: a failed run never replaces the last good output', () => {
+  it('keeps <name>.ipynb and <name>.html of the last good run, writes <name>.failed.*, and a later good run clears them', () => {
+    const out = mkdtempSync(join(tmpdir(), 'nb-runner-keep-'));
+    try {
+      const notebook = read(fixturePath(root, 'display.ipynb'));
+      const good: NotebookRun = { path: '/somewhere/demo.ipynb', notebook, failure: null, seconds: 1, codeCellCount: 7, cellsRun: 7, kernelPid: undefined };
+      const first = writeRun(good, out);
+      expect([first.ipynbPath, first.htmlPath]).to.deep.equal([join(out, 'demo.ipynb'), join(out, 'demo.html')]);
+      const goodFiles = ['demo.ipynb', 'demo.html'].map((f) => readFileSync(join(out, f), 'utf8'));
+
+      const failure = { cellIndex: 1, codeCellNumber: 1, source: 'await initBackend()', ename: 'Error', evalue: "unknown tensor backend 'bogus'", traceback: [] };
+      const failed = writeRun({ ...good, failure, cellsRun: 1 }, out);
+      expect([failed.ipynbPath, failed.htmlPath]).to.deep.equal([join(out, 'demo.failed.ipynb'), join(out, 'demo.failed.html')]);
+      expect(['demo.ipynb', 'demo.html'].map((f) => readFileSync(join(out, f), 'utf8'))).to.deep.equal(goodFiles);
+      expect(readFileSync(failed.htmlPath, 'utf8')).to.contain("unknown tensor backend 'bogus'");
+
+      writeRun(good, out);
+      expect(readdirSync(out).sort()).to.deep.equal(['demo.html', 'demo.ipynb']);
+      expect(existsSync(join(out, 'demo.failed.ipynb'))).to.equal(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 

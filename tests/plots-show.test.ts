@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DisplayContent, isTslabKernel, newLiveDisplay, tslabDisplayWriter } from '../src/notebook';
-import { VEGA_LITE_MIME, digitImage, liveDisplay, plotFunction, renderSvg, saveImage, savePlot, show, showImage } from '../src/plots';
+import { PNG } from 'pngjs';
+import { VEGA_LITE_MIME, digitImage, liveDisplay, plotFunction, renderSvg, saveImage, savePlot, show, showImage, svgSize } from '../src/plots';
 import { decodeGrayPng } from '../src/data/png';
 
 // The very module tslab's kernel calls through: it sends `content` as one Jupyter message.
@@ -88,7 +89,7 @@ describe('plots: show', () => {
     }
   });
 
-  it('inside a kernel sends ONE display_data carrying the vega-lite spec, the SVG and text', async () => {
+  it('inside a kernel sends ONE display_data carrying the vega-lite spec, the SVG, a PNG and text', async () => {
     const kernel = fakeKernel();
     try {
       const spec = sigmoidSpec();
@@ -96,11 +97,17 @@ describe('plots: show', () => {
       expect(kernel.sent).to.have.length(1);
       const [{ content, update }] = kernel.sent;
       expect(update).to.equal(false);
-      expect(Object.keys(content.data).sort()).to.deep.equal([VEGA_LITE_MIME, 'image/svg+xml', 'text/plain'].sort());
+      expect(Object.keys(content.data).sort()).to.deep.equal([VEGA_LITE_MIME, 'image/svg+xml', 'image/png', 'text/plain'].sort());
       expect(VEGA_LITE_MIME).to.equal('application/vnd.vegalite.v5+json');
       expect(content.data[VEGA_LITE_MIME]).to.deep.equal(JSON.parse(JSON.stringify(spec)));
-      expect(content.data['image/svg+xml']).to.equal(await renderSvg(spec));
+      const svg = await renderSvg(spec);
+      expect(content.data['image/svg+xml']).to.equal(svg);
       expect(content.data['text/plain']).to.equal('<vega-lite plot: Sigmoid>');
+      // The PNG (base64, as Jupyter stores it) is the SVG drawn at twice its size, shown at its size.
+      const [w, h] = svgSize(svg)!;
+      const png = PNG.sync.read(Buffer.from(String(content.data['image/png']), 'base64'));
+      expect([png.width, png.height]).to.deep.equal([Math.round(2 * w), Math.round(2 * h)]);
+      expect(content.metadata).to.deep.equal({ 'image/png': { width: Math.round(w), height: Math.round(h) } });
       // Serialisable as Jupyter will send it.
       expect(() => JSON.stringify(content)).not.to.throw();
       expect(fs.readdirSync(dir)).to.deep.equal([]);
@@ -120,7 +127,8 @@ describe('plots: show', () => {
       expect(ids[0]).to.be.a('string').and.have.length(16);
       expect(ids[1]).to.equal(ids[0]);
       expect(kernel.sent[1].content.data['text/plain']).to.equal('<vega-lite plot: square>');
-      expect(Object.keys(kernel.sent[1].content.data)).to.have.length(3);
+      expect(Object.keys(kernel.sent[1].content.data)).to.have.length(4);
+      expect(kernel.sent[1].content.data['image/png']).to.be.a('string');
     } finally {
       kernel.restore();
     }

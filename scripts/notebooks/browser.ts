@@ -1,7 +1,8 @@
 /**
  * Opens a page in headless Chromium (DevTools protocol over --remote-debugging-pipe: JSON
  * messages ending in NUL on fds 3 and 4), waits for it to load, counts the plots that rendered,
- * collects console errors and network requests, and takes a full-page screenshot.
+ * collects console errors and network requests, reads which fonts drew its Hangul text, and takes a
+ * full-page screenshot.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdtempSync, rmSync } from 'fs';
@@ -50,7 +51,22 @@ export interface PageReport {
   errors: string[];
   /** URLs the page asked for other than the page itself and data: URLs. */
   externalRequests: string[];
+  /** Where the page shows Hangul: one text sample per kind of text, with the fonts Chromium drew it in. */
+  hangul: HangulText[];
   screenshot: Buffer;
+}
+
+export interface HangulText {
+  /** prose: markdown and headers; code: a cell's source; output: what a cell printed or displayed. */
+  kind: 'prose' | 'code' | 'output';
+  sample: string;
+  /** The platform fonts the text node was drawn with (DevTools CSS.getPlatformFontsForNode). */
+  fonts: { familyName: string; glyphCount: number }[];
+}
+
+export interface InspectOptions {
+  /** Environment of the Chromium process (FONTCONFIG_FILE, for example); the test's own by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 type CdpParams = Record<string, unknown>;
@@ -116,6 +132,20 @@ const COUNT_PLOTS = `(() => {
     width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight });
 })()`;
 
+/** Keeps the first text node with Hangul of each kind in window.__hangulText and describes them. */
+const FIND_HANGUL = `(() => {
+  const found = new Map();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!/[\\uac00-\\ud7a3]/.test(node.data)) continue;
+    const parent = node.parentElement;
+    const kind = parent.closest('pre.source') ? 'code' : parent.closest('.outputs') ? 'output' : 'prose';
+    if (!found.has(kind)) found.set(kind, node);
+  }
+  window.__hangulText = [...found.values()];
+  return JSON.stringify([...found].map(([kind, node]) => ({ kind, sample: node.data.trim().slice(0, 60) })));
+})()`;
+
 /** params.a.b.c of a DevTools event, or undefined where a step is missing. */
 function field(params: CdpParams, ...path: string[]): unknown {
   let value: unknown = params;
@@ -165,16 +195,35 @@ async function inspect(cdp: CdpPipe, pageUrl: string): Promise<PageReport> {
   await withTimeout(load, 30_000, `loading ${pageUrl}`);
   const evaluated = (await cdp.send('Runtime.evaluate', { expression: COUNT_PLOTS, returnByValue: true }, sessionId)) as { result: { value: string } };
   const counts = JSON.parse(evaluated.result.value) as { figures: number; rendered: number; width: number; height: number };
+  const hangul = await hangulFonts(cdp, sessionId);
   const height = Math.min(Math.max(counts.height, 900), 16_000);
   await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1100, height, deviceScaleFactor: 1, mobile: false }, sessionId);
   const shot = (await cdp.send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true }, sessionId)) as { data: string };
-  return { renderedPlots: counts.rendered, plotFigures: counts.figures, errors, externalRequests, screenshot: Buffer.from(shot.data, 'base64') };
+  return { renderedPlots: counts.rendered, plotFigures: counts.figures, errors, externalRequests, hangul, screenshot: Buffer.from(shot.data, 'base64') };
+}
+
+/** The fonts Chromium drew each kind of Hangul text with: what is on screen, not what the CSS asks for. */
+async function hangulFonts(cdp: CdpPipe, sessionId: string): Promise<HangulText[]> {
+  const found = (await cdp.send('Runtime.evaluate', { expression: FIND_HANGUL, returnByValue: true }, sessionId)) as { result: { value: string } };
+  const samples = JSON.parse(found.result.value) as { kind: HangulText['kind']; sample: string }[];
+  if (samples.length === 0) return [];
+  await cdp.send('DOM.enable', {}, sessionId);
+  await cdp.send('CSS.enable', {}, sessionId);
+  await cdp.send('DOM.getDocument', { depth: 0 }, sessionId);
+  const out: HangulText[] = [];
+  for (const [i, sample] of samples.entries()) {
+    const node = (await cdp.send('Runtime.evaluate', { expression: `window.__hangulText[${i}]` }, sessionId)) as { result: { objectId: string } };
+    const { nodeId } = await cdp.send('DOM.requestNode', { objectId: node.result.objectId }, sessionId);
+    const { fonts } = (await cdp.send('CSS.getPlatformFontsForNode', { nodeId }, sessionId)) as { fonts: HangulText['fonts'] };
+    out.push({ ...sample, fonts: fonts.map((f) => ({ familyName: f.familyName, glyphCount: f.glyphCount })) });
+  }
+  return out;
 }
 
 /** Opens `htmlPath` in a fresh headless Chromium and reports what rendered. */
-export async function inspectPage(htmlPath: string, chromium: string): Promise<PageReport> {
+export async function inspectPage(htmlPath: string, chromium: string, options: InspectOptions = {}): Promise<PageReport> {
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  const child: ChildProcess = spawn(chromium, chromiumArgs(profile), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(chromium, chromiumArgs(profile), { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const cdp = new CdpPipe(child.stdio[3] as Writable, child.stdio[4] as Readable);

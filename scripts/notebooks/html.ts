@@ -7,7 +7,8 @@ import MarkdownIt from 'markdown-it';
 import { Cell, CodeCell, joinText, MimeData, Notebook, Output } from './nbformat';
 import type { CellFailure } from './execute';
 
-const markdown = new MarkdownIt({ html: true, linkify: false, typographer: false });
+/** The renderer of the pages' markdown (also what tests/notebooks-markdown.test.ts parses cells with). */
+export const markdown = new MarkdownIt({ html: true, linkify: false, typographer: false });
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -110,9 +111,22 @@ function renderCell(cell: Cell, index: number, failure: CellFailure | null): str
   ].join('\n');
 }
 
+/**
+ * Fonts with Hangul glyphs, after the Latin ones in each stack: the questionnaire is half Korean, and a
+ * page must not fall back to whatever font the system finds (or to empty boxes). Debian: fonts-noto-cjk.
+ */
+export const HANGUL_FONTS = ['Noto Sans CJK KR', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic', 'NanumGothic'];
+/** Monospaced Hangul first (code and outputs keep their columns where it exists), then the proportional ones. */
+export const HANGUL_MONO_FONTS = ['Noto Sans Mono CJK KR', 'D2Coding', 'NanumGothicCoding', ...HANGUL_FONTS];
+
+const families = (names: string[]): string => names.map((n) => `"${n}"`).join(', ');
+const PROSE_FONTS = `system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", ${families(HANGUL_FONTS)}, sans-serif`;
+const MONO_FONTS = `ui-monospace, "DejaVu Sans Mono", Menlo, ${families(HANGUL_MONO_FONTS)}, monospace`;
+
 const STYLE = `
 :root { color-scheme: light; }
-body { margin: 0; background: #f6f7f9; color: #1d2330; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
+body { margin: 0; background: #f6f7f9; color: #1d2330; font: 16px/1.55 ${PROSE_FONTS}; }
+code, kbd, samp { font-family: ${MONO_FONTS}; }
 main { max-width: 980px; margin: 0 auto; padding: 24px 20px 64px; }
 header.page { color: #5b6475; font-size: 13px; border-bottom: 1px solid #dde1e8; margin-bottom: 18px; padding-bottom: 8px; }
 .cell { margin: 14px 0; }
@@ -123,8 +137,8 @@ header.page { color: #5b6475; font-size: 13px; border-bottom: 1px solid #dde1e8;
 .cell.markdown th, .cell.markdown td { border: 1px solid #ccd2dc; padding: 4px 10px; }
 .cell.markdown blockquote { border-left: 4px solid #ccd2dc; margin-left: 0; padding-left: 12px; color: #4a5263; }
 .input { display: flex; gap: 8px; align-items: flex-start; }
-.prompt { flex: 0 0 64px; color: #2f62b3; font: 13px/1.5 ui-monospace, "DejaVu Sans Mono", monospace; padding-top: 9px; text-align: right; }
-pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13.5px/1.45 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
+.prompt { flex: 0 0 64px; color: #2f62b3; font: 13px/1.5 ${MONO_FONTS}; padding-top: 9px; text-align: right; }
+pre { margin: 0; white-space: pre-wrap; word-break: break-word; font: 13.5px/1.45 ${MONO_FONTS}; }
 pre.source { flex: 1; background: #fff; border: 1px solid #d7dce4; border-radius: 6px; padding: 8px 12px; overflow-x: auto; }
 .outputs { margin: 6px 0 0 72px; display: flex; flex-direction: column; gap: 6px; }
 pre.stream, pre.text { padding: 2px 4px; }

@@ -1,15 +1,16 @@
 /**
  * A tslab kernel process and a Jupyter client for it: `tslab kernel --config-path <file>` started
  * with a fresh connection file, spoken to over ZeroMQ (shell: Dealer, iopub: Subscriber).
- * Every started kernel is killed when this process exits, however it exits.
+ * Every kernel runs in a process group of its own, and it and its temporary folder are gone when
+ * this process ends, however it ends (SIGKILL included: see ../reaper.ts).
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
-import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { Dealer, Subscriber } from 'zeromq';
+import { killGroup, removeTempDir, spawnGroup, tempDir } from '../reaper';
 import { decodeMessage, encodeMessage, JupyterMessage, newHeader } from './wire';
 
 export interface ConnectionInfo {
@@ -147,10 +148,10 @@ export class TslabKernel {
   static async start(options: KernelStartOptions): Promise<TslabKernel> {
     installExitHook();
     const conn = await newConnectionInfo();
-    const connDir = mkdtempSync(join(tmpdir(), 'tslab-kernel-'));
+    const connDir = tempDir('tslab-kernel-');
     const connFile = join(connDir, 'connection.json');
     writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600 });
-    const child = spawn(process.execPath, [tslabBinPath(), 'kernel', '--config-path', connFile], {
+    const child = spawnGroup(process.execPath, [tslabBinPath(), 'kernel', '--config-path', connFile], {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
@@ -211,15 +212,9 @@ export class TslabKernel {
     this.kill();
   }
 
-  /** Kills the kernel process now (synchronous; safe to call twice). */
+  /** Kills the kernel's process group now (synchronous; safe to call twice). */
   kill(): void {
-    if (!this.exited && this.child.exitCode === null && this.child.signalCode === null) {
-      try {
-        this.child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (!this.exited) killGroup(this.child);
     this.cleanup();
   }
 
@@ -229,7 +224,7 @@ export class TslabKernel {
     this.closed = true;
     this.shell.close();
     this.iopub.close();
-    rmSync(this.connDir, { recursive: true, force: true });
+    removeTempDir(this.connDir);
   }
 
   private describeOutput(): string {

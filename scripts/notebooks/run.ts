@@ -3,13 +3,14 @@
  * and writes, per notebook, the executed .ipynb and a static offline .html page.
  */
 import { basename, extname, join, relative, resolve } from 'path';
-import { existsSync } from 'fs';
+import { existsSync, rmSync } from 'fs';
 import { executeNotebook, NotebookRun } from './execute';
 import { notebookToHtml } from './html';
 import { killAllKernels } from './kernel';
 import { serializeNotebook, writeFileAtomic } from './nbformat';
 import { ensureDistBuilt, findProjectRoot, projectNotebooks } from './project';
 import { runExport } from '../export';
+import { exitOnSignals, exitWithParentIfAsked } from '../reaper';
 
 /** How often a long cell says it is still running. */
 const HEARTBEAT_MS = 30_000;
@@ -25,6 +26,7 @@ const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
 
 Executes each notebook (default: every notebooks/*.ipynb) on a fresh tslab kernel started in the
 notebook's folder, and writes <out>/<name>.ipynb (executed) and <out>/<name>.html (static page).
+A failed run writes <out>/<name>.failed.ipynb and .failed.html instead, keeping the last good files.
 
 options:
   --out <dir>         output folder (default: build)
@@ -82,15 +84,29 @@ export interface WrittenRun {
   htmlPath: string;
 }
 
-/** Writes <outDir>/<name>.ipynb and <outDir>/<name>.html for a finished run. */
+/** Where a run of notebook `name` goes: the final names for a good run, `<name>.failed.*` for a failed one. */
+export function runPaths(outDir: string, name: string, failed: boolean): { ipynbPath: string; htmlPath: string } {
+  const stem = failed ? `${name}.failed` : name;
+  return { ipynbPath: join(outDir, `${stem}.ipynb`), htmlPath: join(outDir, `${stem}.html`) };
+}
+
+/**
+ * Writes a finished run. A good run goes to <outDir>/<name>.ipynb and <name>.html (and removes the
+ * <name>.failed.* files of an earlier failed run); a failed run goes to <name>.failed.ipynb and
+ * <name>.failed.html, so the files of the last good run are never replaced by a failure.
+ */
 export function writeRun(run: NotebookRun, outDir: string): WrittenRun {
   const name = basename(run.path, '.ipynb');
-  const ipynbPath = join(outDir, `${name}.ipynb`);
-  const htmlPath = join(outDir, `${name}.html`);
+  const { ipynbPath, htmlPath } = runPaths(outDir, name, run.failure !== null);
   writeFileAtomic(ipynbPath, serializeNotebook(run.notebook));
   const status = run.failure ? `stopped at cell ${run.failure.codeCellNumber} of ${run.codeCellCount}` : `all ${run.codeCellCount} code cells ran`;
   const subtitle = `${name}.ipynb, executed on the tslab kernel ${new Date().toISOString()}: ${status} in ${run.seconds.toFixed(1)} s`;
   writeFileAtomic(htmlPath, notebookToHtml(run.notebook, { title: name, failure: run.failure, subtitle }));
+  if (run.failure === null) {
+    const stale = runPaths(outDir, name, true);
+    rmSync(stale.ipynbPath, { force: true });
+    rmSync(stale.htmlPath, { force: true });
+  }
   return { run, ipynbPath, htmlPath };
 }
 
@@ -120,9 +136,18 @@ async function runOne(path: string, options: RunOptions, root: string): Promise<
     clearInterval(heartbeat);
   }
   const { ipynbPath, htmlPath } = writeRun(run, options.outDir);
-  if (run.failure) console.error(formatFailure(name, run));
-  else log(`done: ${run.cellsRun} cells in ${run.seconds.toFixed(1)}s`);
-  log(`wrote ${[ipynbPath, htmlPath].map((p) => relative(process.cwd(), p)).join(', ')}`);
+  const shown = (p: string): string => relative(process.cwd(), p);
+  if (run.failure) {
+    console.error(formatFailure(name, run));
+    const kept = runPaths(options.outDir, name, false);
+    console.error(
+      `[${name}] wrote ${shown(ipynbPath)}, ${shown(htmlPath)} (the run failed: ${shown(kept.ipynbPath)} and ` +
+        `${shown(kept.htmlPath)}, if any, are left as they were)`,
+    );
+  } else {
+    log(`done: ${run.cellsRun} cells in ${run.seconds.toFixed(1)}s`);
+    log(`wrote ${shown(ipynbPath)}, ${shown(htmlPath)}`);
+  }
   return run;
 }
 
@@ -157,13 +182,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    process.on(signal, () => {
-      console.error(`\n${signal}: stopping; killing the kernels`);
-      killAllKernels();
-      process.exit(code);
-    });
-  }
+  // Kernels and their folders also go when this process is killed outright (SIGKILL): see reaper.ts.
+  exitOnSignals((signal) => {
+    console.error(`\n${signal}: stopping; killing the kernels`);
+    killAllKernels();
+  });
+  exitWithParentIfAsked();
   main(process.argv.slice(2)).then(
     (code) => {
       killAllKernels();

@@ -1,8 +1,10 @@
 /**
- * Fast kernels for the tfjs 'cpu' backend: matrix products through OpenBLAS (see native/); plain
- * loops for Add/Sub/Multiply, the comparisons, Sum/Mean, the unary ops and row GatherV2 for the
- * shapes a training step makes; a fused SGD update and fused `mnistLoss` / `crossEntropy` kernels
- * the library uses when they are registered; and result arrays recycled through `bufferPool.ts`.
+ * Fast kernels for the tfjs 'cpu' backend: matrix products and convolutions (Conv2D, both its
+ * gradients, FusedConv2D; im2col + sgemm) through OpenBLAS (see native/); plain loops for
+ * Add/Sub/Multiply, the comparisons, Sum/Mean, the unary ops and row GatherV2 for the shapes a
+ * training step makes; a fused SGD update, fused `mnistLoss` / `crossEntropy` kernels and fused
+ * `Linear` / `Conv2d` (+ relu) layer kernels the library uses when they are registered; and
+ * result arrays recycled through `bufferPool.ts`.
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  */
@@ -18,6 +20,8 @@ import { SGD_STEP_KERNEL } from '../optim';
 import { outputPool, PoolableBackend } from './bufferPool';
 import { mnistLossKernels } from './mnistLossKernel';
 import { crossEntropyKernels } from './crossEntropyKernel';
+import { fastConv2D, fastConv2DBackpropFilter, fastConv2DBackpropInput, fastFusedConv2D } from './convKernels';
+import { layerKernels } from './layerKernels';
 
 export { loadBlasAddon, blasAddonPath } from './native';
 export type { BlasAddon } from './native';
@@ -31,6 +35,10 @@ const LARGE_LOOP = 1 << 18;
 const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => KernelFunc> = {
   BatchMatMul: blasBatchMatMul,
   _FusedMatMul: blasFusedMatMul,
+  Conv2D: fastConv2D,
+  Conv2DBackpropInput: fastConv2DBackpropInput,
+  Conv2DBackpropFilter: fastConv2DBackpropFilter,
+  FusedConv2D: fastFusedConv2D,
   GatherV2: fastGather,
   Add: fastAdd,
   Sub: fastSub,
@@ -41,7 +49,7 @@ const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => Kern
   ...Object.fromEntries(FAST_UNARY_KERNELS.map((name) => [name, (addon: BlasAddon, fallback: KernelFunc) => fastUnary(name, addon, fallback)])),
 };
 
-/** The fused loss kernels registered by `installBlasKernels`. */
+/** The fused loss and layer kernels registered by `installBlasKernels`. */
 const fusedKernels: string[] = [];
 
 /** The cpu backend's own kernels, kept while ours are registered. */
@@ -99,6 +107,10 @@ export function installBlasKernels(): void {
     if (tf.getGradient(loss.gradient.kernelName) === undefined) tf.registerGradient(loss.gradient);
     fusedKernels.push(...loss.kernels.map((k) => k.kernelName));
   }
+  const layers = layerKernels(addon);
+  for (const kernel of layers.kernels) tf.registerKernel(kernel);
+  for (const gradient of layers.gradients) if (tf.getGradient(gradient.kernelName) === undefined) tf.registerGradient(gradient);
+  fusedKernels.push(...layers.kernels.map((k) => k.kernelName));
   outputPool.attach(tf.findBackend('cpu') as unknown as PoolableBackend);
   originals = saved;
 }
@@ -117,7 +129,7 @@ export function uninstallBlasKernels(): void {
 }
 
 /**
- * A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm/sgemv for MatMul on 1 thread;
+ * A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm/sgemv for MatMul on 1 thread; im2col + sgemm Conv2D ...;
  * C add/sub/... kernels (2 threads from 262144 elements), ...; result buffers recycled`.
  */
 export function blasDescription(): string {
@@ -125,8 +137,8 @@ export function blasDescription(): string {
   const version = addon.info().split(' ').slice(0, 2).join(' ');
   const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
   const loops = addon.loopThreads() > 1 ? ` (${plural(addon.loopThreads())} from ${LARGE_LOOP} elements)` : '';
-  return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
-    'JS exp/log/sigmoid, fused mnist-loss and cross-entropy; result buffers recycled';
+  return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; im2col + sgemm Conv2D and its gradients; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
+    'JS exp/log/sigmoid, fused mnist-loss, cross-entropy and linear/conv (+relu) layers; result buffers recycled';
 }
 
 onBackendReady((choice) => {

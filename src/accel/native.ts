@@ -18,7 +18,8 @@ export interface BlasAddon {
   ): void;
   /**
    * First n elements of a op b: op 0 add, 1 sub, 2 mul into floats; 3 less, 4 greater, 5 equal,
-   * 6 lessEqual, 7 greaterEqual, 8 notEqual into 0/1 bytes; mode: how the smaller side repeats (native/blas.cc).
+   * 6 lessEqual, 7 greaterEqual, 8 notEqual into 0/1 bytes; 9 a * step(b) (relu's gradient) into
+   * floats; mode: how the smaller side repeats (native/blas.cc).
    */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, mode: number, m: number, n: number): void;
   /** op 0 relu, 1 step (alpha below 0), 2 abs, 3 square. */
@@ -26,6 +27,15 @@ export interface BlasAddon {
   reduce(x: Float32Array, out: Float32Array, mean: boolean, leading: boolean): void;
   /** Copies row indices[i] (rowSize floats) of x to row i of out; -1, or the position of the first index out of range. */
   gatherRows(x: Float32Array, rowSize: number, indices: Int32Array, out: Float32Array): number;
+  /**
+   * NHWC convolution through im2col and sgemm, out [n, oh, ow, oc] (+ bias, then relu); `geom` is
+   * n, h, w, c, kh, kw, oc, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow.
+   */
+  conv2d(geom: Int32Array, x: Float32Array, filter: Float32Array, bias: Float32Array | null, relu: boolean, out: Float32Array): void;
+  /** The convolution's gradient with respect to its input, dx [n, h, w, c], from dy [n, oh, ow, oc]. */
+  conv2dBackpropInput(geom: Int32Array, dy: Float32Array, filter: Float32Array, dx: Float32Array): void;
+  /** The convolution's gradient with respect to its filter, dw [kh, kw, c, oc]. */
+  conv2dBackpropFilter(geom: Int32Array, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   threads(): number;
   setThreads(n: number): void;
   /** Threads that split the large element-wise and reduction loops (1 without OpenMP). */
@@ -52,6 +62,7 @@ function isBlasAddon(value: unknown): value is BlasAddon {
   const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
   return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' && typeof m.binary === 'function' &&
     typeof m.unary === 'function' && typeof m.reduce === 'function' && typeof m.gatherRows === 'function' &&
+    typeof m.conv2d === 'function' && typeof m.conv2dBackpropInput === 'function' && typeof m.conv2dBackpropFilter === 'function' &&
     typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.loopThreads === 'function' && typeof m.info === 'function';
 }
 
@@ -71,7 +82,7 @@ export function loadBlasAddon(): BlasAddon {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`${file} cannot load: ${why}`);
   }
-  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/gatherRows/threads/setThreads/loopThreads/info (rebuild it: npm run build:native)`);
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/gatherRows/conv2d*/threads/setThreads/loopThreads/info (rebuild it: npm run build:native)`);
   configureThreads(mod);
   loaded = mod;
   return mod;

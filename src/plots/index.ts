@@ -3,6 +3,8 @@ export { VEGA_LITE_SCHEMA } from './spec';
 export type { TopLevelSpec, BaseOptions } from './spec';
 export type { NumberSeries, PixelInput } from './inputs';
 export { compileSpec, renderView, renderSvg } from './render';
+export { svgToPng, svgSize, rasterUnavailable } from './raster';
+export type { RasterImage, RasterOptions } from './raster';
 export { plotFunction, plotTensorFunction } from './functionPlot';
 export type { FunctionPlotOptions } from './functionPlot';
 export { layeredSeries, lineScatter } from './series';

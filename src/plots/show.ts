@@ -1,6 +1,7 @@
 /**
  * Showing a plot. Inside the tslab kernel: ONE output holding the vega-lite spec (interactive in
- * JupyterLab), an SVG rendered here (GitHub, nbconvert HTML, VS Code) and a line of text.
+ * JupyterLab), an SVG rendered here (nbconvert HTML, trusted notebooks), a PNG of that SVG (what
+ * untrusted notebooks show: classic Jupyter Notebook, GitHub, VS Code's preview) and a line of text.
  * Elsewhere (scripts, tests): the SVG is written to a file and its path printed.
  */
 import { createHash } from 'crypto';
@@ -9,6 +10,7 @@ import * as path from 'path';
 import { LiveDisplay, MimeBundle, displayBundle, isTslabKernel } from '../notebook';
 import { DigitPngOptions, digitPng } from './digitPng';
 import { PixelInput } from './inputs';
+import { rasterUnavailable, svgToPng } from './raster';
 import { renderSvg } from './render';
 import { TopLevelSpec } from './spec';
 
@@ -59,12 +61,30 @@ function plainText(spec: TopLevelSpec): string {
   return title ? `<vega-lite plot: ${title}>` : '<vega-lite plot>';
 }
 
-/** The three-MIME bundle of a plot. */
-export async function plotBundle(spec: TopLevelSpec): Promise<{ bundle: MimeBundle; svg: string }> {
+let warnedNoPng = false;
+
+/**
+ * The MIME bundle of a plot: vega-lite spec, SVG, PNG (twice the SVG's size in pixels, shown at
+ * the SVG's size through the output's metadata) and text. Where resvg does not load, the PNG is
+ * left out and one line says why.
+ */
+export async function plotBundle(spec: TopLevelSpec): Promise<{ bundle: MimeBundle; metadata: Record<string, unknown>; svg: string }> {
   const svg = await renderSvg(spec);
   // A JSON round trip: the kernel sends plain JSON, and a spec holding undefined or functions would differ.
   const json = JSON.parse(JSON.stringify(spec)) as object;
-  return { svg, bundle: { [VEGA_LITE_MIME]: json, 'image/svg+xml': svg, 'text/plain': plainText(spec) } };
+  const bundle: MimeBundle = { [VEGA_LITE_MIME]: json, 'image/svg+xml': svg };
+  const metadata: Record<string, unknown> = {};
+  const missing = rasterUnavailable();
+  if (missing === null) {
+    const image = svgToPng(svg);
+    bundle['image/png'] = image.png;
+    metadata['image/png'] = { width: image.width, height: image.height };
+  } else if (!warnedNoPng) {
+    warnedNoPng = true;
+    console.warn(`plots: no PNG beside the SVG (untrusted notebooks will show text instead): ${missing}`);
+  }
+  bundle['text/plain'] = plainText(spec);
+  return { svg, bundle, metadata };
 }
 
 /** Renders the spec and writes its SVG under plotsDir(); returns the file's path. */
@@ -80,7 +100,8 @@ export async function savePlot(spec: TopLevelSpec, name?: string): Promise<strin
  */
 export async function show(spec: TopLevelSpec, opts: ShowOptions = {}): Promise<void> {
   if (isTslabKernel()) {
-    displayBundle((await plotBundle(spec)).bundle);
+    const { bundle, metadata } = await plotBundle(spec);
+    displayBundle(bundle, metadata);
     return;
   }
   console.log(`plot written to ${await savePlot(spec, opts.name)}`);
@@ -103,7 +124,8 @@ export class LivePlot {
 
   async update(spec: TopLevelSpec): Promise<void> {
     if (isTslabKernel()) {
-      this.output.update((await plotBundle(spec)).bundle);
+      const { bundle, metadata } = await plotBundle(spec);
+      this.output.update(bundle, metadata);
       return;
     }
     const first = this.file === undefined;

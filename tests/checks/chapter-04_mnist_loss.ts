@@ -91,7 +91,7 @@ export const mnistLossChecks: LessonCheck[] = [
   },
   {
     question: 21,
-    title: 'sigmoid maps to (0,1), 0.5 at 0, increasing; by hand equals the library',
+    title: 'sigmoid maps to (0,1), 0.5 at 0, increasing; the book\'s formula equals the library',
     file: FILE,
     run(mod) {
       const v = fn<(xs: number[]) => number[]>(mod, 'sigmoidValues')([-4, -1, 0, 1, 4]);
@@ -99,7 +99,7 @@ export const mnistLossChecks: LessonCheck[] = [
       v.forEach((y) => expect(y).to.be.within(0, 1));
       for (let i = 1; i < v.length; i++) expect(v[i]).to.be.greaterThan(v[i - 1]);
       expect(v[4]).to.be.closeTo(1 / (1 + Math.exp(-4)), 1e-6);
-      const byHand = fn<(x: tf.Tensor) => tf.Tensor>(mod, 'sigmoidByHand');
+      const byHand = fn<(x: tf.Tensor) => tf.Tensor>(mod, 'sigmoid');
       tf.tidy(() => {
         const x = tf.tensor1d([-3, 0.5, 2]);
         expect(tf.sub(byHand(x), tf.sigmoid(x)).abs().max().dataSync()[0]).to.be.lessThan(1e-6);

@@ -352,9 +352,11 @@ export const questionnaireChecks: LessonCheck[] = [
     expect(r.values[2][2]).to.be.above(0.9);
   }, 30000),
   check(33, 'trainLoop: loss falls epoch by epoch and validation accuracy ends above 90%', (mod) => {
-    const r = noLeak('trainLoop', () => fn<(o: { epochs: number; lr: number }) => { losses: number[]; accuracies: number[] }>(mod, 'trainLoop')({ epochs: 4, lr: 1 }));
+    const r = noLeak('trainLoop', () => fn<(o: { epochs: number; lr: number }) => { losses: number[]; validLosses: number[]; accuracies: number[] }>(mod, 'trainLoop')({ epochs: 4, lr: 1 }));
     expect(r.losses).to.have.length(4);
     expect(r.losses.every((l, i) => i === 0 || l < r.losses[i - 1])).to.equal(true);
+    expect(r.validLosses).to.have.length(4);
+    expect(r.validLosses[3]).to.be.below(r.validLosses[0]);
     expect(r.accuracies[3]).to.be.above(0.9);
   }, 30000),
   check(34, 'reluPlot: relu on [-2, 2] is max(x, 0)', (mod) => {
@@ -386,5 +388,19 @@ export const questionnaireChecks: LessonCheck[] = [
     expect(f(4)).to.deep.equal({ depth: 4, relus: 8, pieces: 16, oneLayerMaxPieces: 9 });
     const count = fn<(xs: number[], ys: number[]) => number>(mod, 'countLinearPieces');
     expect(count([0, 1, 2, 3, 4], [0, 1, 2, 1, 0])).to.equal(2);
+  }),
+  check(37, 'deepVsWide: one hidden layer drawing the same sawtooth needs 2^depth ReLUs and, from depth 3, more parameters', (mod) => {
+    const params = fn<(m: unknown) => number>(mod, 'parameterCount');
+    const layer = new Linear(3, 2);
+    try {
+      expect(params(layer)).to.equal(8);
+    } finally {
+      layer.dispose();
+    }
+    const f = fn<(d: number) => { deepReLUs: number; deepParameters: number; wideReLUs: number; wideParameters: number; deepPieces: number; widePieces: number; maxDifference: number }>(mod, 'deepVsWide');
+    const r = noLeak('deepVsWide', () => f(3));
+    expect(r).to.include({ deepReLUs: 6, deepParameters: 21, wideReLUs: 8, wideParameters: 25, deepPieces: 8, widePieces: 8 });
+    expect(r.maxDifference).to.be.below(1e-5);
+    expect(f(6).wideParameters).to.be.above(4 * f(6).deepParameters);
   }),
 ];

@@ -1,0 +1,508 @@
+/**
+ * The reader's path, driven for real: `npm run lab` (scripts/jupyterlab.ts) started on loopback
+ * with a token, and its classic Jupyter Notebook page (Notebook 6, Debian's `jupyter-notebook`)
+ * opened in headless Chromium through puppeteer-core. A notebook is run with "Run All" on the
+ * tslab kernel, or opened as it is, and what the page shows is reported cell by cell.
+ *
+ * Nothing outlives a run: the launcher runs in its own process group, Jupyter (which the launcher
+ * puts in a group of its own) and the kernels are found by the unique folders they were started
+ * with, and all of them are killed on the way out, however the test process ends.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'fs';
+import { tmpdir } from 'os';
+import { basename, dirname, join, relative } from 'path';
+import type { Browser, Page } from 'puppeteer-core';
+
+export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+/** Chromium from env CHROMIUM_PATH, else Debian's (or Ubuntu's, or Chrome). */
+export function findChromium(): string | null {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
+  return CHROMIUM_CANDIDATES.find((p) => existsSync(p)) ?? null;
+}
+
+/** Flags that keep Chromium off the network and away from the user's profile. */
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--mute-audio',
+  '--hide-scrollbars',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/** Pids (Linux /proc) whose command line contains `marker`, this process excluded. */
+export function processesWith(marker: string): number[] {
+  if (!existsSync('/proc')) return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(marker)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The notebook server, started through `npm run lab`'s launcher
+
+export interface LabServerOptions {
+  root: string;
+  /** The folder the server serves (a copy of what is opened, so the page never writes to the sources). */
+  siteDir: string;
+  /** Limit for the launcher to print its URL (dist/ may be rebuilt first). */
+  startTimeoutMs?: number;
+}
+
+export interface StopReport {
+  /** How the launcher ended: exit code, or the signal that ended it. */
+  exit: string;
+  seconds: number;
+  /** Processes (Jupyter, kernels) still running after the launcher exited, killed since. */
+  leftovers: string[];
+}
+
+export interface LabServer {
+  /** http://127.0.0.1:<port> */
+  base: string;
+  token: string;
+  /** The URL the launcher printed. */
+  url: string;
+  /** The environment the server runs with (its own JUPYTER_DATA_DIR: trust signatures, and so on). */
+  env: NodeJS.ProcessEnv;
+  /** What the launcher printed so far (stdout and stderr). */
+  log(): string;
+  /** Ctrl-C as a terminal sends it (SIGINT to the launcher's process group), then waits for the end. */
+  stop(): Promise<StopReport>;
+  /** Kills everything at once (the safety net); synchronous. */
+  kill(): void;
+}
+
+const live = new Set<LabServer>();
+let exitHooks = false;
+
+/** However this process ends (normal exit, Ctrl-C, SIGTERM), no server of ours is left running. */
+function installExitHooks(): void {
+  if (exitHooks) return;
+  exitHooks = true;
+  process.on('exit', () => {
+    for (const server of live) server.kill();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const server of live) server.kill();
+      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+    });
+  }
+}
+
+/**
+ * Starts `npm run lab` (the launcher itself, on this Node) forced to the classic Notebook, serving
+ * `siteDir`, with Jupyter's config, data (trust database) and runtime (kernel connection files)
+ * folders in a fresh temporary folder: the user's own Jupyter state is neither read nor written.
+ */
+export async function startLabServer(opts: LabServerOptions): Promise<LabServer> {
+  const state = mkdtempSync(join(tmpdir(), 'jupyter-page-'));
+  const token = randomBytes(16).toString('hex');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_UI: 'notebook',
+    JUPYTER_TOKEN: token,
+    JUPYTER_CONFIG_DIR: join(state, 'config'),
+    JUPYTER_DATA_DIR: join(state, 'data'),
+    JUPYTER_RUNTIME_DIR: join(state, 'runtime'),
+    BROWSER: 'true', // never open a browser, even without --no-browser
+  };
+  const launcher = join(opts.root, 'scripts', 'jupyterlab.ts');
+  const args = ['-r', require.resolve('ts-node/register/transpile-only'), launcher, '--no-browser', `--notebook-dir=${opts.siteDir}`];
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: opts.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  // The server and the kernels run outside the launcher's group: their command lines name these folders.
+  const markers = [opts.siteDir, join(state, 'runtime')];
+  const stragglers = () => [...new Set(markers.flatMap(processesWith))];
+
+  const kill = () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killQuietly(-child.pid, 'SIGKILL');
+    for (const pid of stragglers()) killQuietly(pid, 'SIGKILL');
+    live.delete(server);
+    rmSync(state, { recursive: true, force: true });
+  };
+
+  const server: LabServer = {
+    base: '',
+    token,
+    url: '',
+    env,
+    log: () => output,
+    kill,
+    async stop() {
+      const started = Date.now();
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killQuietly(-child.pid, 'SIGINT');
+      const exit = await Promise.race([exited, sleep(45_000).then(() => 'still running after 45 s')]);
+      const seconds = (Date.now() - started) / 1000;
+      // Kernels get a moment to go after the server says they are shut down.
+      let left = stragglers();
+      for (let i = 0; i < 20 && left.length > 0; i++) {
+        await sleep(250);
+        left = stragglers();
+      }
+      const leftovers = left.map((pid) => {
+        try {
+          return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`;
+        } catch {
+          return String(pid);
+        }
+      });
+      kill();
+      return { exit, seconds, leftovers };
+    },
+  };
+  installExitHooks();
+  live.add(server);
+
+  const limit = opts.startTimeoutMs ?? 180_000;
+  const started = Date.now();
+  for (;;) {
+    const m = /is running at (http:\/\/([^/\s]+)\/\S*\?token=([0-9a-f]+))/.exec(output);
+    if (m) {
+      server.url = m[1];
+      server.base = `http://${m[2]}`;
+      if (m[3] !== token) {
+        kill();
+        throw new Error(`npm run lab printed token ${m[3]}, expected the JUPYTER_TOKEN it was given`);
+      }
+      return server;
+    }
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() - started > limit) {
+      kill();
+      const why = child.exitCode !== null || child.signalCode !== null ? 'exited' : `printed no URL within ${limit / 1000} s`;
+      throw new Error(`npm run lab ${why}; its output:\n${output.split('\n').slice(-40).join('\n')}`);
+    }
+    await sleep(200);
+  }
+}
+
+/**
+ * Prepares the folder the server serves: copies of the given notebooks at the same paths relative
+ * to the project root (so `../dist/...` imports resolve the same way), with `dist` linked in.
+ * Returns the copies' paths relative to `siteDir`.
+ */
+export function prepareSite(root: string, siteDir: string, notebooks: string[], prebuilt: { from: string; as: string }[] = []): string[] {
+  rmSync(siteDir, { recursive: true, force: true });
+  mkdirSync(siteDir, { recursive: true });
+  symlinkSync(join(root, 'dist'), join(siteDir, 'dist'), 'dir');
+  const paths: string[] = [];
+  for (const nb of notebooks) {
+    const rel = relative(root, nb);
+    mkdirSync(dirname(join(siteDir, rel)), { recursive: true });
+    cpSync(nb, join(siteDir, rel));
+    paths.push(rel);
+  }
+  for (const { from, as } of prebuilt) {
+    mkdirSync(dirname(join(siteDir, as)), { recursive: true });
+    cpSync(from, join(siteDir, as));
+    paths.push(as);
+  }
+  return paths;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+
+/** puppeteer-core (no browser download) on the given Chromium, headless, over a pipe. */
+export async function launchBrowser(chromium: string): Promise<{ browser: Browser; close(): Promise<void> }> {
+  const puppeteer = (await import('puppeteer-core')).default;
+  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  const browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    pipe: true, // Chromium ends when this process does: the pipe closes
+    userDataDir: profile,
+    args: CHROMIUM_FLAGS,
+    defaultViewport: { width: 1200, height: 900 },
+    protocolTimeout: 120_000,
+  });
+  return {
+    browser,
+    async close() {
+      const proc = browser.process();
+      await Promise.race([browser.close(), sleep(10_000)]).catch(() => undefined);
+      if (proc && proc.exitCode === null && proc.pid !== undefined) killQuietly(proc.pid, 'SIGKILL');
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
+/** One code cell as the page shows it. */
+export interface PageCell {
+  /** 1-based among the code cells. */
+  number: number;
+  firstLine: string;
+  /** The kernel's execute_reply status ('ok', 'error', 'abort' after an error), 'not run', or 'empty' for a blank cell. */
+  status: string;
+  /** Error outputs and, for a failed cell, its stderr. */
+  errors: string[];
+  /** Outputs in the notebook model, and output areas in the page. */
+  outputs: number;
+  shownOutputs: number;
+  /** Outputs carrying a plot or image (vega-lite, SVG, PNG), and those drawn in the page. */
+  plots: number;
+  drawnPlots: number;
+  /** How the drawn plots are drawn: inline <svg> or <img> (a PNG). */
+  drawnAs: string[];
+  /** Plots shown as their text fallback (`<vega-lite plot: ...>`) instead of a picture. */
+  textFallbacks: number;
+  /** update_display_data messages applied to this cell's outputs. */
+  updates: number;
+  /** Outputs holding a training progress table (the Learner's ProgressCallback). */
+  progressOutputs: number;
+}
+
+export interface PageReport {
+  notebook: string;
+  /** The page's trust state, and the indicator's text ('Trusted' / 'Not Trusted'). */
+  trusted: boolean | null;
+  trustIndicator: string;
+  kernel: string;
+  cells: PageCell[];
+  /** Hangul in the page's visible text. */
+  hangul: boolean;
+  /** Uncaught exceptions in the page (reported, not asserted: they come from Jupyter's own code). */
+  pageErrors: string[];
+  seconds: number;
+  screenshot: Buffer;
+}
+
+export interface OpenOptions {
+  /** Run all cells and wait until every one has replied and the kernel is idle. */
+  run: boolean;
+  /** Limit for the whole run. */
+  timeoutMs?: number;
+  /** A line now and then while cells run. */
+  log?: (line: string) => void;
+}
+
+// The scripts below run in the page, where `Jupyter` is the classic Notebook's global.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const Jupyter: any;
+declare const window: any;
+declare const document: any;
+
+function instrument(): void {
+  const nb = Jupyter.notebook;
+  const state: any = { replies: {}, errors: {}, updates: {}, status: 'unknown', dead: false };
+  window.__page = state;
+  const indexOfArea = (area: any) => nb.get_cells().findIndex((c: any) => c.output_area === area);
+  nb.events.on('output_updated.OutputArea', (_e: any, d: any) => {
+    const i = indexOfArea(d.output_area);
+    state.updates[i] = (state.updates[i] ?? 0) + 1;
+  });
+  nb.events.on('kernel_idle.Kernel', () => (state.status = 'idle'));
+  nb.events.on('kernel_busy.Kernel', () => (state.status = 'busy'));
+  nb.events.on('kernel_dead.Kernel kernel_killed.Kernel kernel_dead.Session', () => (state.dead = true));
+  const code = nb.get_cells().find((c: any) => c.cell_type === 'code');
+  if (code) {
+    const proto = Object.getPrototypeOf(code);
+    if (!proto.__pageWrapped) {
+      const original = proto._handle_execute_reply;
+      proto._handle_execute_reply = function (this: any, msg: any) {
+        const i = nb.find_cell_index(this);
+        window.__page.replies[i] = msg.content.status;
+        if (msg.content.status === 'error') window.__page.errors[i] = `${msg.content.ename}: ${msg.content.evalue}`;
+        return original.apply(this, arguments);
+      };
+      proto.__pageWrapped = true;
+    }
+  }
+}
+
+function progress(): { replied: number; expected: number; idle: boolean; dead: boolean } {
+  const state = window.__page;
+  const cells = Jupyter.notebook.get_cells();
+  let expected = 0;
+  let replied = 0;
+  cells.forEach((c: any, i: number) => {
+    if (c.cell_type !== 'code' || c.get_text().trim() === '') return;
+    expected++;
+    if (state.replies[i] !== undefined) replied++;
+  });
+  return { replied, expected, idle: state.status === 'idle', dead: state.dead };
+}
+
+function inspectCells(): string {
+  const PLOT_MIMES = ['image/svg+xml', 'image/png', 'image/jpeg', 'application/vnd.vegalite.v5+json'];
+  const state = window.__page ?? { replies: {}, errors: {}, updates: {} };
+  const nb = Jupyter.notebook;
+  const text = (v: any) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
+  const visible = (el: any) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && window.getComputedStyle(el).visibility !== 'hidden';
+  };
+  const cells: any[] = [];
+  let number = 0;
+  nb.get_cells().forEach((c: any, i: number) => {
+    if (c.cell_type !== 'code') return;
+    number++;
+    const outputs: any[] = c.output_area.outputs;
+    const areas: any[] = Array.from(c.output_area.element[0].querySelectorAll(':scope > .output_area'));
+    const drawnAs: string[] = [];
+    for (const area of areas) {
+      const svg = area.querySelector('.output_svg svg');
+      const img = area.querySelector('.output_png img, .output_jpeg img');
+      if (svg && visible(svg) && svg.querySelectorAll('path, rect, line, circle, text').length > 0) drawnAs.push('svg');
+      else if (img && visible(img) && img.complete && img.naturalWidth > 0) drawnAs.push('img');
+    }
+    const textFallbacks = Array.from(c.output_area.element[0].querySelectorAll('.output_text')).filter((el: any) =>
+      /<vega-lite plot/.test(el.textContent),
+    ).length;
+    const errors: string[] = [];
+    for (const o of outputs) {
+      if (o.output_type === 'error') errors.push(`${o.ename}: ${o.evalue}`);
+    }
+    const empty = c.get_text().trim() === '';
+    const status = empty ? 'empty' : (state.replies[i] ?? (c.input_prompt_number == null ? 'not run' : 'ok'));
+    if (status === 'error') {
+      const stderr = outputs.filter((o) => o.output_type === 'stream' && o.name === 'stderr').map((o) => text(o.text));
+      errors.push(`execute_reply error: ${state.errors[i] ?? '?'}${stderr.length ? `; stderr: ${stderr.join('').slice(0, 2000)}` : ''}`);
+    }
+    const progressOutputs = outputs.filter(
+      (o) => o.data && /class="dataframe"/.test(text(o.data['text/html'])) && /<th>epoch<\/th>/.test(text(o.data['text/html'])),
+    ).length;
+    cells.push({
+      number,
+      firstLine: c.get_text().split('\n')[0].slice(0, 100),
+      status,
+      errors,
+      outputs: outputs.length,
+      shownOutputs: areas.length,
+      plots: outputs.filter((o) => o.data && PLOT_MIMES.some((m) => m in o.data)).length,
+      drawnPlots: drawnAs.length,
+      drawnAs,
+      textFallbacks,
+      updates: state.updates[i] ?? 0,
+      progressOutputs,
+    });
+  });
+  const indicator = document.querySelector('#notification_trusted');
+  const body = document.querySelector('#notebook-container');
+  return JSON.stringify({
+    cells,
+    trusted: nb.trusted,
+    trustIndicator: indicator ? indicator.textContent.trim() : '',
+    kernel: nb.kernel ? nb.kernel.name : '',
+    hangul: /[\uac00-\ud7a3]/.test(body ? body.innerText : ''),
+  });
+}
+
+/** Lets the notebook grow to its full height (the classic page scrolls inside #site) for a full-page screenshot. */
+const FULL_HEIGHT_CSS = `html, body { height: auto !important; overflow: visible !important; }
+#site { height: auto !important; overflow: visible !important; }
+#header { position: static !important; }`;
+
+async function screenshot(page: Page): Promise<Buffer> {
+  await page.addStyleTag({ content: FULL_HEIGHT_CSS });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight as number);
+  const clipped = Math.min(Math.max(height, 900), 16_000);
+  const shot = await page.screenshot({ type: 'png', clip: { x: 0, y: 0, width: 1200, height: clipped }, captureBeyondViewport: true });
+  return Buffer.from(shot);
+}
+
+/**
+ * Opens `notebookPath` (relative to the served folder) in a new tab, optionally runs all its
+ * cells on its kernel, and reports what the page shows; the kernel is shut down afterwards.
+ */
+export async function openNotebook(browser: Browser, server: LabServer, notebookPath: string, opts: OpenOptions): Promise<PageReport> {
+  const started = Date.now();
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(String((e as Error).message ?? e)));
+  const log = opts.log ?? (() => undefined);
+  const name = basename(notebookPath, '.ipynb');
+  try {
+    const url = `${server.base}/notebooks/${notebookPath.split('/').map(encodeURIComponent).join('/')}?token=${server.token}`;
+    await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
+    await page.waitForFunction(() => !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded), { timeout: 120_000, polling: 250 });
+    await page.evaluate(() => Jupyter.notebook.set_autosave_interval(0)); // the page never writes the copy back
+    // The kernel named in the notebook's metadata (tslab, from the project's kernelspec) is connected and answered kernel_info.
+    await page.waitForFunction(
+      () => {
+        const k = Jupyter.notebook.kernel;
+        return !!(k && k.is_connected() && k.info_reply && k.info_reply.implementation);
+      },
+      { timeout: 180_000, polling: 500 },
+    );
+    await page.evaluate(instrument);
+    if (opts.run) {
+      await page.evaluate(() => Jupyter.notebook.execute_all_cells());
+      const limit = opts.timeoutMs ?? 30 * 60_000;
+      let lastLog = Date.now();
+      let idleSince = 0;
+      for (;;) {
+        await sleep(500);
+        const p = await page.evaluate(progress);
+        if (p.dead) throw new Error(`${name}: the kernel died (after ${p.replied}/${p.expected} cells)`);
+        const done = p.replied >= p.expected && (p.idle || p.expected === 0);
+        if (done) {
+          idleSince ||= Date.now();
+          if (Date.now() - idleSince >= 1000) break; // outputs that trail the reply have arrived
+        } else idleSince = 0;
+        if (Date.now() - started > limit) throw new Error(`${name}: ${p.replied}/${p.expected} cells replied within ${limit / 1000} s`);
+        if (Date.now() - lastLog > 30_000) {
+          lastLog = Date.now();
+          log(`[${name}] ${p.replied}/${p.expected} cells done, ${Math.round((Date.now() - started) / 1000)} s`);
+        }
+      }
+    }
+    const report = JSON.parse(await page.evaluate(inspectCells)) as Omit<PageReport, 'notebook' | 'pageErrors' | 'seconds' | 'screenshot'>;
+    const shot = await screenshot(page);
+    // Shut the kernel down now rather than with the server: one tslab kernel at a time.
+    await page
+      .evaluate(() => new Promise<void>((resolve) => Jupyter.notebook.session.delete(() => resolve(), () => resolve())))
+      .catch(() => undefined);
+    return { notebook: notebookPath, ...report, pageErrors, seconds: (Date.now() - started) / 1000, screenshot: shot };
+  } finally {
+    await page.close().catch(() => undefined);
+  }
+}
+
+/** Hangul anywhere in a notebook's file (markdown, code or outputs). */
+export function notebookHasHangul(path: string): boolean {
+  return /[\uac00-\ud7a3]/.test(readFileSync(path, 'utf8'));
+}

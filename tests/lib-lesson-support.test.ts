@@ -1,0 +1,108 @@
+// The library pieces the chapter notebook's lessons lean on: the process-wide tensor cache, the
+// book's defaults, `randn`, the progress table of hand-written loops and the conv-net backend notes.
+import { expect } from 'chai';
+import { tf } from '../src/backend';
+import { BackendCache, cached, releaseCached, tensorsIn } from '../src/cache';
+import { BOOK_DEFAULTS } from '../src/defaults';
+import { randn } from '../src/tensors';
+import { seed } from '../src/random';
+import { initParams } from '../src/autograd';
+import { EpochProgress, ProgressState, TerminalView } from '../src/learner';
+import { convGradientNote } from '../src/convBackend';
+
+describe('lesson support', () => {
+  describe('BackendCache and cached', () => {
+    it('makes a value once per key and frees it on clear', () => {
+      const cache = new BackendCache<{ a: tf.Tensor; b: tf.Tensor[] }>();
+      let made = 0;
+      const make = () => {
+        made++;
+        return { a: tf.ones([2]), b: [tf.zeros([3])] };
+      };
+      const first = cache.get('k', make);
+      expect(cache.get('k', make)).to.equal(first);
+      expect(made).to.equal(1);
+      cache.clear();
+      expect(first.a.isDisposed && first.b[0].isDisposed).to.equal(true);
+      cache.get('k', make);
+      expect(made).to.equal(2);
+      cache.clear();
+    });
+
+    it('makes the value again when one of its tensors was disposed', () => {
+      const cache = new BackendCache<tf.Tensor>();
+      const first = cache.get('t', () => tf.ones([1]));
+      first.dispose();
+      const second = cache.get('t', () => tf.zeros([1]));
+      expect(second).to.not.equal(first);
+      expect(second.dataSync()[0]).to.equal(0);
+      cache.clear();
+    });
+
+    it('clears by key prefix, and finds the tensors inside values', () => {
+      const a = cached('test-prefix/a', () => tf.ones([1]));
+      const b = cached('test-other/b', () => tf.ones([1]));
+      releaseCached('test-prefix/');
+      expect(a.isDisposed).to.equal(true);
+      expect(b.isDisposed).to.equal(false);
+      releaseCached('test-other/');
+      expect(b.isDisposed).to.equal(true);
+      const t = tf.scalar(1);
+      expect(tensorsIn({ x: t, y: [t, 3], z: 'no' })).to.deep.equal([t, t]);
+      t.dispose();
+    });
+  });
+
+  it('BOOK_DEFAULTS are the book\'s lr 1, batches of 256 and seed 42, frozen', () => {
+    expect(BOOK_DEFAULTS).to.deep.equal({ lr: 1, batchSize: 256, seed: 42 });
+    expect(Object.isFrozen(BOOK_DEFAULTS)).to.equal(true);
+  });
+
+  it('randn draws from the shared seeded generator, like initParams', () => {
+    seed(3);
+    const a = randn([2, 3]);
+    seed(3);
+    const p = initParams([2, 3]);
+    try {
+      expect(a.shape).to.deep.equal([2, 3]);
+      expect(Array.from(a.dataSync())).to.deep.equal(Array.from(p.value.dataSync()));
+      expect(() => randn([0])).to.throw(/positive integers/);
+    } finally {
+      a.dispose();
+      p.dispose();
+    }
+  });
+
+  describe('EpochProgress', () => {
+    it('draws a bar over the epochs and one row per epoch, then the table alone', () => {
+      const renders: { state: ProgressState; final: boolean }[] = [];
+      const progress = new EpochProgress(['epoch', 'accuracy'], 2, { view: { render: (state, final) => renders.push({ state: structuredClone(state), final }) } });
+      progress.row([1, 0.91234]);
+      progress.row([2, '0.95']);
+      progress.close();
+      progress.close();
+      expect(renders.length).to.equal(4);
+      expect(renders[0].state.bar).to.include({ phase: 'epochs', done: 0, total: 2 });
+      expect(renders[2].state.bar).to.include({ done: 2 });
+      const last = renders[3];
+      expect(last.final).to.equal(true);
+      expect(last.state.bar).to.equal(null);
+      expect(last.state.header).to.deep.equal(['epoch', 'accuracy', 'time']);
+      expect(last.state.rows.map((r) => r.slice(0, 2))).to.deep.equal([['1', '0.9123'], ['2', '0.95']]);
+      expect(() => progress.row([3, 1])).to.throw(/closed/);
+    });
+
+    it('prints the table in a terminal', () => {
+      const lines: string[] = [];
+      const out = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+      const progress = new EpochProgress(['epoch', 'accuracy'], 1, { view: new TerminalView(out, out) });
+      progress.row([1, 0.5]);
+      progress.close();
+      expect(lines.join('')).to.match(/^epoch\s+accuracy\s+time\n1\s+0\.5000\s+00:00\n$/);
+    });
+  });
+
+  it('convGradientNote says how the active backend gets filter gradients', () => {
+    expect(convGradientNote()).to.match(/filter gradient/);
+  });
+});
