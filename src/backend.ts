@@ -7,6 +7,8 @@
  * products ('cpu+blas', when the optional addon in native/ was built at install), wasm, plain JS cpu.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
+import * as path from 'path';
 
 export { tf };
 
@@ -67,10 +69,24 @@ async function activate(tfName: string): Promise<void> {
   if (tfName === 'cpu' && cpu.firstUse === true) cpu.firstUse = false;
 }
 
+/**
+ * tfjs-node and tfjs-node-gpu register their kernels when required, then fail if their native
+ * binding was never downloaded (npm skips or fails their install script offline). Requiring one
+ * after the other would then print a warning for each of ~150 kernels registered twice, so a
+ * package without its binding is skipped before it is required.
+ */
+export function requireNativeTensorflow(pkg: string, resolveFrom: string = __dirname): void {
+  const manifest = require.resolve(`${pkg}/package.json`, { paths: [resolveFrom] });
+  const lib = path.join(path.dirname(manifest), 'lib');
+  const bound = fs.existsSync(lib) && fs.readdirSync(lib).some((dir) => fs.existsSync(path.join(lib, dir, 'tfjs_binding.node')));
+  if (!bound) throw new Error(`${pkg} is installed without its native binding (its install script downloads libtensorflow and did not run or failed)`);
+  require(require.resolve(pkg, { paths: [resolveFrom] }));
+}
+
 /** The real loaders. Each `require` is inside the loader, so a missing package is only a skipped backend. */
 export const defaultLoaders: Record<BackendName, BackendLoader> = {
   async gpu() {
-    require('@tensorflow/tfjs-node-gpu');
+    requireNativeTensorflow('@tensorflow/tfjs-node-gpu');
     await activate('tensorflow');
     const backend = tf.backend() as unknown as NodeBackendWithBinding;
     if (backend.binding?.isUsingGpuDevice && !backend.binding.isUsingGpuDevice()) {
@@ -78,7 +94,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     }
   },
   async node() {
-    require('@tensorflow/tfjs-node');
+    requireNativeTensorflow('@tensorflow/tfjs-node');
     await activate('tensorflow');
   },
   async 'cpu+blas'() {

@@ -480,13 +480,16 @@ export function wideSawtoothNet(depth: number): Sequential {
 
 export interface DeepVsWide {
   depth: number;
+  /** ReLUs and learnable numbers (weights and biases) of `sawtoothNet(depth)`. */
   deepReLUs: number;
   deepParameters: number;
+  /** The same for `wideSawtoothNet(depth)`, one hidden layer. */
   wideReLUs: number;
   wideParameters: number;
-  /** Pieces each draws on [0, 1], and the largest gap between the two functions there. */
+  /** Straight pieces each draws on [0, 1]. */
   deepPieces: number;
   widePieces: number;
+  /** The largest gap between the two functions on [0, 1] (0: they are the same function). */
   maxDifference: number;
 }
 

@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { expect } from 'chai';
 import {
   BACKEND_ORDER,
@@ -8,6 +11,7 @@ import {
   formatBackendReport,
   initBackend,
   onBackendReady,
+  requireNativeTensorflow,
   tf,
 } from '../src/backend';
 
@@ -187,5 +191,25 @@ describe('backend: choosing the tensor backend', function () {
   it('keeps the current choice when called again without a request', async () => {
     const choice = await initBackend(undefined, { loaders: fakeLoaders(['wasm', 'cpu'], []), ignoreEnv: true });
     expect(await initBackend()).to.equal(choice);
+  });
+
+  it('skips tfjs-node(-gpu) installed without its native binding before requiring it (no kernel registered twice)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'native-tf-'));
+    try {
+      const pkg = path.join(dir, 'node_modules', '@fake', 'tfjs-node');
+      fs.mkdirSync(pkg, { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@fake/tfjs-node', main: 'index.js' }));
+      fs.writeFileSync(path.join(pkg, 'index.js'), 'globalThis.__fakeTfjsNodeRequired = true;');
+      const flag = globalThis as { __fakeTfjsNodeRequired?: boolean };
+      delete flag.__fakeTfjsNodeRequired;
+      expect(() => requireNativeTensorflow('@fake/tfjs-node', dir)).to.throw('@fake/tfjs-node is installed without its native binding');
+      expect(flag.__fakeTfjsNodeRequired).to.equal(undefined);
+      fs.mkdirSync(path.join(pkg, 'lib', 'napi-v8'), { recursive: true });
+      fs.writeFileSync(path.join(pkg, 'lib', 'napi-v8', 'tfjs_binding.node'), '');
+      requireNativeTensorflow('@fake/tfjs-node', dir);
+      expect(flag.__fakeTfjsNodeRequired).to.equal(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
