@@ -30,6 +30,9 @@
 //     otherwise out[i] = sum of the i-th block of x.length / out.length consecutive values.
 //   gatherRows(x, rowSize, indices, out) -> -1 or the position of the first index out of range
 //     Copies row indices[i] (rowSize floats) of x to row i of out; indices is an Int32Array.
+//   reluGrad(dy, y, out, sums|null) -> undefined
+//     out = dy * step(y) (op 9 of binary); with sums (c floats), also the column sums of out taken
+//     as rows of c values, in double, in row order (the bias gradient of a layer ending in relu).
 //   conv2d(geom, x, filter, bias|null, relu, out) -> undefined
 //     A 2-D convolution of NHWC x [n, h, w, c] with filter [kh, kw, c, oc] (tfjs's layouts) into out
 //     [n, oh, ow, oc]: each output row of patches (im2col) times the filter matrix [kh*kw*c, oc]
@@ -357,6 +360,35 @@ napi_value Binary(napi_env env, napi_callback_info info) {
     case 6: BinaryLoop<6>(a, b, out, n, mode, m); break;
     case 7: BinaryLoop<7>(a, b, out, n, mode, m); break;
     default: BinaryLoop<8>(a, b, out, n, mode, m); break;
+  }
+  return nullptr;
+}
+
+// reluGrad(dy, y, out, sums|null): out = dy * step(y) (binary op 9, relu's gradient), and with
+// sums (c floats) the column sums of out as rows of c values, summed in double in row order as
+// reduce(out, sums, false, true) sums them on one thread: the bias gradient in the same pass.
+// One thread: at the sizes of a training step, waking a second one cost more than it saved.
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, 4, argv, "reluGrad(dy, y, out, sums)")) return nullptr;
+  const int64_t n = FloatsLength(env, argv[0], "dy");
+  if (n < 0) return nullptr;
+  float *dy, *y, *out, *sums = nullptr;
+  if (!GetFloats(env, argv[0], "dy", n, &dy) || !GetFloats(env, argv[1], "y", n, &y) || !GetFloats(env, argv[2], "out", n, &out)) return nullptr;
+  int64_t c = 0;
+  if (!IsNull(env, argv[3])) {
+    c = FloatsLength(env, argv[3], "sums");
+    if (c < 0 || !GetFloats(env, argv[3], "sums", c, &sums)) return nullptr;
+    if (c == 0 || n % c != 0) { Throw(env, "reluGrad: sums.length must divide dy.length"); return nullptr; }
+  }
+  for (int64_t i = 0; i < n; i++) out[i] = Apply<9>(dy[i], y[i]);
+  if (sums != nullptr) {
+    std::vector<double> acc(static_cast<size_t>(c), 0.0);
+    for (int64_t r = 0; r < n; r += c) {
+      const float* row = out + r;
+      for (int64_t j = 0; j < c; j++) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < c; j++) sums[j] = static_cast<float>(acc[j]);
   }
   return nullptr;
 }
@@ -928,6 +960,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

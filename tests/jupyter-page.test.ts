@@ -136,7 +136,11 @@ describe('the real notebook page: npm run lab (classic Jupyter Notebook) in head
     const name = basename(source, '.ipynb');
     it(`${name}: Run All on the tslab kernel: no error, every plot drawn, progress in place${notebookHasHangul(source) ? ', Korean shown' : ''}`, async () => {
       const path = paths.find((p) => basename(p) === basename(source))!;
+      const logFrom = server!.log().length;
       const report = await openNotebook(browser, server!, path, { run: true, log });
+      // What the kernel wrote to its own stderr (tslab's "unexpected error" goes there, not into the cell).
+      const serverLines = server!.log().slice(logFrom).split('\n').filter((l) => /error|exception|warn/i.test(l));
+      if (serverLines.length) log(`${name}: server/kernel log:\n        ${serverLines.slice(0, 30).join('\n        ')}`);
       const shot = saveShot(report, name);
       log(`${name}: ${report.cells.length} code cells in ${report.seconds.toFixed(0)} s, ` +
         `${report.cells.reduce((n, c) => n + c.drawnPlots, 0)} plots drawn, ${trainingCells(report).length} training cell(s); ${shot}`);

@@ -15,7 +15,7 @@ import type { BlasAddon } from './native';
 import { KernelArgs, TensorInfo, CpuBackendLike, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 import { runConv } from './convKernels';
 
-/** dy * step(y): relu's gradient from its output y (or its input: the same mask). */
+/** dy * step(y): relu's gradient from its output y (or its input: the same mask); attribute `sums` adds the bias gradient. */
 export const RELU_GRAD_KERNEL = 'FastbookReluGrad';
 
 function cpuArgs(args: KernelArgs, kernel: string): { backend: CpuBackendLike; attrs: NonNullable<KernelArgs['attrs']> } {
@@ -55,23 +55,34 @@ function conv(addon: BlasAddon, args: KernelArgs): TensorInfo {
   return out;
 }
 
-function reluGrad(addon: BlasAddon, args: KernelArgs): TensorInfo {
-  const { backend } = cpuArgs(args, RELU_GRAD_KERNEL);
+/** dy * step(y), and with attrs.sums its column sums over the last axis (the layer's bias gradient) as a second output. */
+function reluGrad(addon: BlasAddon, args: KernelArgs): TensorInfo[] {
+  const { backend, attrs } = cpuArgs(args, RELU_GRAD_KERNEL);
   const { dy, y } = args.inputs;
   const g = floats(backend, dy, RELU_GRAD_KERNEL, 'dy');
   const mask = floats(backend, y, RELU_GRAD_KERNEL, 'y');
   if (g.length !== mask.length || dy === undefined) throw new Error(`${RELU_GRAD_KERNEL}: dy and y must have the same size`);
+  const channels = dy.shape[dy.shape.length - 1] ?? 1;
   const out = outputFloats(backend, g.length);
-  if (g.length > 0) addon.binary(9, g, mask, out, 0, 0, g.length);
-  return backend.makeTensorInfo(dy.shape, 'float32', out);
+  const sums = attrs.sums === true ? outputFloats(backend, channels) : null;
+  if (g.length > 0) addon.reluGrad(g, mask, out, sums);
+  else sums?.fill(0);
+  const result = [backend.makeTensorInfo(dy.shape, 'float32', out)];
+  if (sums !== null) result.push(backend.makeTensorInfo([channels], 'float32', sums));
+  return result;
 }
 
 type Saved = tf.Tensor[];
 
-/** The gradient's dy: masked by the saved output when the layer ends in relu. */
-function activeDy(dy: tf.Tensor | tf.Tensor[], saved: Saved, relu: boolean): tf.Tensor {
+/**
+ * The gradient's dy (masked by the saved output when the layer ends in relu) and the bias
+ * gradient, its sum over every axis but the channels (computed with the mask, in one pass).
+ */
+function activeDy(dy: tf.Tensor | tf.Tensor[], saved: Saved, relu: boolean): { g: tf.Tensor; db: () => tf.Tensor } {
   const g = dy as tf.Tensor;
-  return relu ? (tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: g, y: saved[saved.length - 1] }) as tf.Tensor) : g;
+  if (!relu) return { g, db: () => tf.sum(g, [...Array(g.rank - 1).keys()]) };
+  const [masked, sums] = tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: g, y: saved[saved.length - 1] }, { sums: true }) as tf.Tensor[];
+  return { g: masked, db: () => sums };
 }
 
 const linearGradient: tf.GradConfig = {
@@ -80,11 +91,11 @@ const linearGradient: tf.GradConfig = {
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const [x, weight] = saved;
-    const g = activeDy(dy, saved, attrs.relu === true);
+    const { g, db } = activeDy(dy, saved, attrs.relu === true);
     return {
       x: () => tf.matMul(g, weight),
       weight: () => tf.matMul(g, x, true, false),
-      bias: () => tf.sum(g, 0),
+      bias: db,
     };
   },
 };
@@ -95,19 +106,19 @@ const convGradient: tf.GradConfig = {
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const [x, filter] = saved;
-    const g = activeDy(dy, saved, attrs.relu === true);
+    const { g, db } = activeDy(dy, saved, attrs.relu === true);
     const common = { strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC' };
     return {
       x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter }, { ...common, inputShape: x.shape }) as tf.Tensor,
       filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: g }, { ...common, filterShape: filter.shape }) as tf.Tensor,
-      bias: () => tf.sum(g, [0, 1, 2]),
+      bias: db,
     };
   },
 };
 
 /** The three kernels for the 'cpu' backend and the two gradients. */
 export function layerKernels(addon: BlasAddon): { kernels: tf.KernelConfig[]; gradients: tf.GradConfig[] } {
-  const kernel = (kernelName: string, f: (addon: BlasAddon, args: KernelArgs) => TensorInfo): tf.KernelConfig =>
+  const kernel = (kernelName: string, f: (addon: BlasAddon, args: KernelArgs) => TensorInfo | TensorInfo[]): tf.KernelConfig =>
     ({ kernelName, backendName: 'cpu', kernelFunc: ((args: KernelArgs) => f(addon, args)) as tf.KernelConfig['kernelFunc'] });
   return {
     kernels: [kernel(LINEAR_KERNEL, linear), kernel(CONV2D_KERNEL, conv), kernel(RELU_GRAD_KERNEL, reluGrad)],
