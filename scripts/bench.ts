@@ -4,8 +4,10 @@
  * ONE JSON object. `--compare-torch` also runs the PyTorch reference in the same invocation and
  * adds per-phase ratios (ours / torch).
  *
- * usage: bench [--backends a,b] [--full-epochs N] [--seed S] [--compare-torch]
+ * usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch]
  *              [--torch-script PATH] [--python PATH]
+ * --cnn-budget: seconds the CNN epoch may run before the rest is extrapolated (default 300; the
+ * plain 'cpu' backend needs about a minute per batch).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -18,6 +20,7 @@ import { exitOnSignals, exitWithParent, exitWithParentIfAsked, spawnGroup } from
 interface Options {
   backends: BackendName[];
   fullEpochs: number;
+  cnnBudget: number;
   seed: number;
   compareTorch: boolean;
   torchScript: string;
@@ -25,7 +28,7 @@ interface Options {
   child: BackendName | null;
 }
 
-const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--seed S] [--compare-torch] [--torch-script PATH] [--python PATH]';
+const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch] [--torch-script PATH] [--python PATH]';
 
 function positiveInt(raw: string | undefined, flag: string): number {
   const n = Number(raw);
@@ -40,7 +43,7 @@ export function defaultTorchScript(): string {
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
-    backends: [...BACKEND_ORDER], fullEpochs: 3, seed: 42, compareTorch: false,
+    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: 42, compareTorch: false,
     torchScript: '', python: '/usr/bin/python3', child: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -52,6 +55,7 @@ export function parseArgs(argv: string[]): Options {
     };
     if (flag === '--backends') o.backends = value().split(',').map((s) => parseBackendName(s, '--backends'));
     else if (flag === '--full-epochs') o.fullEpochs = positiveInt(value(), flag);
+    else if (flag === '--cnn-budget') o.cnnBudget = positiveInt(value(), flag);
     else if (flag === '--seed') o.seed = positiveInt(value(), flag);
     else if (flag === '--compare-torch') o.compareTorch = true;
     else if (flag === '--torch-script') o.torchScript = path.resolve(value());
@@ -66,7 +70,7 @@ export function parseArgs(argv: string[]): Options {
 /** Child mode: one backend, the whole workload, one JSON line on stdout. */
 async function runChild(name: BackendName, o: Options): Promise<void> {
   const choice = await initBackend(name);
-  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs });
+  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget });
   process.stdout.write(`${JSON.stringify({ report: formatBackendReport(choice), ...result })}\n`);
 }
 
@@ -99,7 +103,9 @@ function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv = proc
 async function runInChild(name: BackendName, o: Options): Promise<ChildOutcome> {
   const needsTsNode = __filename.endsWith('.ts') && !process.execArgv.some((a) => a.includes('ts-node'));
   const loader = needsTsNode ? ['-r', 'ts-node/register/transpile-only'] : [];
-  const args = [...process.execArgv, ...loader, __filename, '--child', name, '--full-epochs', String(o.fullEpochs), '--seed', String(o.seed)];
+  const args = [
+    ...process.execArgv, ...loader, __filename, '--child', name, '--full-epochs', String(o.fullEpochs), '--cnn-budget', String(o.cnnBudget), '--seed', String(o.seed),
+  ];
   const run = await runToEnd(process.execPath, args, { ...process.env, TFJS_BACKEND: '' });
   if (run.status !== 0) {
     const lines = (run.stderr || run.error?.message || 'no output').trim().split('\n');

@@ -3,8 +3,10 @@
  *
  * An explicit choice (argument, or env `TFJS_BACKEND`) wins and fails loudly when it cannot load.
  * Otherwise the best backend that actually loads is taken, in this order:
- * CUDA GPU (tfjs-node-gpu), native CPU (tfjs-node), the JS cpu backend with OpenBLAS matrix
- * products ('cpu+blas', when the optional addon in native/ was built at install), wasm, plain JS cpu.
+ * CUDA GPU (tfjs-node-gpu), WebGPU through Dawn ('webgpu': Vulkan, Metal or D3D12; a software
+ * adapter is skipped unless requested), native CPU (tfjs-node), the JS cpu backend with OpenBLAS
+ * matrix products ('cpu+blas', when the optional addon in native/ was built at install), wasm,
+ * plain JS cpu.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
@@ -13,7 +15,7 @@ import * as path from 'path';
 export { tf };
 
 /** The pack's names for the backends, best first. */
-export const BACKEND_ORDER = ['gpu', 'node', 'cpu+blas', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['gpu', 'webgpu', 'node', 'cpu+blas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
 
 /** Loads one backend and makes it the active one; throws (with the reason) when it cannot. */
@@ -34,6 +36,7 @@ export interface BackendChoice {
 
 const ALIASES: Record<string, BackendName> = {
   gpu: 'gpu', cuda: 'gpu', 'tensorflow-gpu': 'gpu', 'tfjs-node-gpu': 'gpu',
+  webgpu: 'webgpu', dawn: 'webgpu', vulkan: 'webgpu', metal: 'webgpu', d3d12: 'webgpu',
   node: 'node', native: 'node', tensorflow: 'node', 'tfjs-node': 'node',
   'cpu+blas': 'cpu+blas', blas: 'cpu+blas', openblas: 'cpu+blas', 'cpu+openblas': 'cpu+blas',
   wasm: 'wasm',
@@ -93,6 +96,13 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
       throw new Error('tfjs-node-gpu loaded but TensorFlow found no CUDA GPU (needs CUDA 11.2 and cuDNN 8.1)');
     }
   },
+  async webgpu() {
+    // Automatic choice skips a software adapter (slower than cpu+blas); TFJS_BACKEND=webgpu takes it.
+    const webgpu = require('./webgpu') as typeof import('./webgpu');
+    const adapter = await webgpu.loadWebgpu(forcing === 'webgpu');
+    await activate('webgpu');
+    lastAdapterNote = webgpu.formatAdapter(adapter);
+  },
   async node() {
     requireNativeTensorflow('@tensorflow/tfjs-node');
     await activate('tensorflow');
@@ -116,6 +126,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
 
 const INSTALL_HINT: Record<BackendName, string> = {
   gpu: 'install @tensorflow/tfjs-node-gpu on a machine with CUDA 11.2 and cuDNN 8.1',
+  webgpu: 'install the optional packages webgpu and @tensorflow/tfjs-backend-webgpu, and on Linux libvulkan1 with a Vulkan driver',
   node: 'install @tensorflow/tfjs-node (its install script downloads libtensorflow)',
   'cpu+blas': 'build the addon with npm run build:native; needs g++ and libopenblas-dev',
   wasm: 'install @tensorflow/tfjs-backend-wasm',
@@ -123,6 +134,10 @@ const INSTALL_HINT: Record<BackendName, string> = {
 };
 
 let current: BackendChoice | null = null;
+/** The backend being forced by the current `initBackend` call, if any (the webgpu loader reads it). */
+let forcing: BackendName | null = null;
+/** The adapter line the webgpu loader leaves for the report. */
+let lastAdapterNote: string | null = null;
 const setupHooks: ((choice: BackendChoice) => Promise<void> | void)[] = [];
 
 /**
@@ -164,12 +179,15 @@ export async function initBackend(request?: string, options: InitBackendOptions 
   if (raw !== undefined) {
     const name = parseBackendName(raw, source);
     try {
+      forcing = name;
       await loaders[name]();
     } catch (err) {
       await reactivateCurrent();
       throw new Error(
         `${source}=${raw}: the '${name}' tensor backend cannot load: ${firstLine(err)} (${INSTALL_HINT[name]})`,
       );
+    } finally {
+      forcing = null;
     }
     choice = { name, tfName: tf.getBackend(), how: 'requested', skipped: [], notes: [] };
   } else {
@@ -190,6 +208,7 @@ export async function initBackend(request?: string, options: InitBackendOptions 
     }
     choice = { name: picked, tfName: tf.getBackend(), how: 'best available', skipped, notes: [] };
   }
+  if (choice.name === 'webgpu' && lastAdapterNote !== null) choice.notes.push(lastAdapterNote);
   for (const hook of setupHooks) await hook(choice);
   current = choice;
   return choice;

@@ -124,7 +124,9 @@ export class DataLoaderImpl<B> implements Iterable<B> {
   }
 
   private useCopy(): boolean {
-    return this.batchCut === 'copy' || (this.batchCut === 'auto' && tf.getBackend() === 'wasm');
+    // webgpu: a dataset bigger than one GPU buffer binding (128 MiB on some adapters; the full
+    // training set is 188 MB as float32) cannot be sliced on the GPU, so batches are cut on the host.
+    return this.batchCut === 'copy' || (this.batchCut === 'auto' && (tf.getBackend() === 'wasm' || tf.getBackend() === 'webgpu'));
   }
 
   /** Rows `order[start..end)` of dataset tensor `which`, copied on the host into one new tensor. */

@@ -9,6 +9,10 @@
  * whole bundle.
  */
 import { randomBytes } from 'crypto';
+import { queueKernelSends } from './kernelSends';
+
+// Inside a kernel, outputs sent in quick succession must not hang it (see kernelSends.ts).
+queueKernelSends();
 
 /** MIME type -> data: strings (text, SVG, base64 for binary) or JSON values (vega-lite specs). */
 export type MimeBundle = Record<string, unknown>;

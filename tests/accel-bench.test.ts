@@ -15,6 +15,12 @@ describe('bench: command line and torch ratios', () => {
     const o = parseArgs(['--backends', 'blas,js', '--full-epochs', '2', '--compare-torch', '--torch-script', '/tmp/x.py']);
     expect(o.backends).to.deep.equal(['cpu+blas', 'cpu']);
     expect([o.fullEpochs, o.compareTorch, o.torchScript]).to.deep.equal([2, true, '/tmp/x.py']);
+    expect(parseArgs([]).cnnBudget).to.equal(300);
+    expect(parseArgs(['--cnn-budget', '20']).cnnBudget).to.equal(20);
+  });
+
+  it('has the reference script\'s phases, the ten-digit CNN epoch last', () => {
+    expect(PHASES).to.deep.equal(['load', 'pixel_similarity', 'linear1_20ep', 'simple_net_40ep', 'full_mlp_epoch_median', 'cnn_epoch']);
   });
 
   it('rejects bad input naming the argument', () => {

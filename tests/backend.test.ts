@@ -68,9 +68,10 @@ describe('backend: choosing the tensor backend', function () {
     expect(tf.getBackend()).to.equal(original.tfName);
   });
 
-  it('ranks gpu > node > wasm > cpu', () => {
-    expect(BACKEND_ORDER.filter((n) => ['gpu', 'node', 'wasm', 'cpu'].includes(n))).to.deep.equal([
+  it('ranks gpu > webgpu > node > wasm > cpu', () => {
+    expect(BACKEND_ORDER.filter((n) => ['gpu', 'webgpu', 'node', 'wasm', 'cpu'].includes(n))).to.deep.equal([
       'gpu',
+      'webgpu',
       'node',
       'wasm',
       'cpu',
@@ -105,7 +106,7 @@ describe('backend: choosing the tensor backend', function () {
 
   it('fails naming every reason when no backend loads', async () => {
     const err = await rejection(initBackend(undefined, { loaders: fakeLoaders([], []), ignoreEnv: true }));
-    expect(err.message).to.match(/^no tensor backend loads: gpu: Cannot find module '@fake\/gpu'; node: /);
+    expect(err.message).to.match(/^no tensor backend loads: gpu: Cannot find module '@fake\/gpu'; webgpu: Cannot find module '@fake\/webgpu'; node: /);
     expect(err.message).to.contain("cpu: Cannot find module '@fake/cpu'");
   });
 
@@ -174,7 +175,7 @@ describe('backend: choosing the tensor backend', function () {
       expect(missing.message).to.match(/^TFJS_BACKEND=gpu: the 'gpu' tensor backend cannot load: Cannot find module '@fake\/gpu'/);
       process.env.TFJS_BACKEND = 'fast';
       const unknown = await rejection(initBackend(undefined, { loaders: fakeLoaders(['cpu'], []) }));
-      expect(unknown.message).to.match(/^TFJS_BACKEND: unknown tensor backend 'fast'; expected one of gpu, node/);
+      expect(unknown.message).to.match(/^TFJS_BACKEND: unknown tensor backend 'fast'; expected one of gpu, webgpu, node/);
     });
 
     it('loses to an explicit argument and to ignoreEnv; an empty value means automatic', async () => {

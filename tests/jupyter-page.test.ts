@@ -33,6 +33,12 @@ const outDir = join(root, 'build', 'jupyter-page');
 const siteDir = join(outDir, 'site');
 const APT = 'jupyter-notebook chromium';
 const FIXTURE = fixturePath(root, 'jupyter-page.ipynb');
+/**
+ * The ten-digit CNN (several minutes on two cores) and what follows it are left to `npm run
+ * notebooks` and the other notebook tests; JUPYTER_PAGE_ALL_CELLS=1 runs them here too.
+ */
+const SLOW_CELL = /trainTenDigits\(\s*['"]cnn['"]/;
+const stopBefore = /^(1|true)$/i.test(process.env.JUPYTER_PAGE_ALL_CELLS ?? '') ? undefined : SLOW_CELL;
 
 function describeCell(c: PageCell): string {
   return `cell ${c.number} (${c.firstLine}): status ${c.status}, ${c.plots} plot(s), ${c.drawnPlots} drawn [${c.drawnAs.join(',')}], ` +
@@ -137,9 +143,9 @@ describe('the real notebook page: npm run lab (classic Jupyter Notebook) in head
     it(`${name}: Run All on the tslab kernel: no error, every plot drawn, progress in place${notebookHasHangul(source) ? ', Korean shown' : ''}`, async () => {
       const path = paths.find((p) => basename(p) === basename(source))!;
       const logFrom = server!.log().length;
-      const report = await openNotebook(browser, server!, path, { run: true, log });
+      const report = await openNotebook(browser, server!, path, { run: true, log, stopBefore });
       // What the kernel wrote to its own stderr (tslab's "unexpected error" goes there, not into the cell).
-      const serverLines = server!.log().slice(logFrom).split('\n').filter((l) => /error|exception|warn/i.test(l));
+      const serverLines = server!.log().slice(logFrom).split('\n').filter((l) => /error|exception/i.test(l));
       if (serverLines.length) log(`${name}: server/kernel log:\n        ${serverLines.slice(0, 30).join('\n        ')}`);
       const shot = saveShot(report, name);
       log(`${name}: ${report.cells.length} code cells in ${report.seconds.toFixed(0)} s, ` +
@@ -148,7 +154,9 @@ describe('the real notebook page: npm run lab (classic Jupyter Notebook) in head
       expect(report.kernel).to.equal('tslab');
       const failed = report.cells.filter((c) => c.errors.length > 0 || c.status === 'error');
       expect(failed.map(describeCell), `cells that failed (screenshot ${shot})`).to.deep.equal([]);
-      const notRun = report.cells.filter((c) => c.status !== 'ok' && c.status !== 'empty');
+      const leftOut = report.cells.filter((c) => c.status === 'left out');
+      if (leftOut.length) log(`${name}: cells ${leftOut[0].number}..${leftOut[leftOut.length - 1].number} left to npm run notebooks (the ten-digit CNN; JUPYTER_PAGE_ALL_CELLS=1 runs them)`);
+      const notRun = report.cells.filter((c) => c.status !== 'ok' && c.status !== 'empty' && c.status !== 'left out');
       expect(notRun.map((c) => `cell ${c.number} (${c.firstLine}): ${c.status}`), 'cells that did not run').to.deep.equal([]);
       expectPlotsDrawn(report, shot);
       const text = readFileSync(source, 'utf8');

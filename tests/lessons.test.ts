@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { allChecks } from './checks';
+import { runCheckInProcess } from './checks/probe';
 import { DEFAULT_CHECK_TIMEOUT_MS, type LessonCheck, type LessonModule } from './checks';
 
 const LESSONS = path.join(__dirname, '..', 'lessons');
@@ -24,7 +25,7 @@ describe('reference lessons pass every grader check', () => {
         const label = check.question > 0 ? `Q${check.question}: ${check.title}` : `chapter: ${check.title}`;
         it(label, async function () {
           this.timeout(check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
-          await check.run(mod);
+          await runCheckInProcess(check, mod);
         });
       }
     });

@@ -9,6 +9,7 @@ import { seed } from '../src/random';
 import { initParams } from '../src/autograd';
 import { EpochProgress, ProgressState, TerminalView } from '../src/learner';
 import { convGradientNote } from '../src/convBackend';
+import { queueKernelSends } from '../src/kernelSends';
 
 describe('lesson support', () => {
   describe('BackendCache and cached', () => {
@@ -104,5 +105,48 @@ describe('lesson support', () => {
 
   it('convGradientNote says how the active backend gets filter gradients', () => {
     expect(convGradientNote()).to.match(/filter gradient/);
+  });
+
+  it('queueKernelSends makes a busy publisher queue sends in order instead of throwing', async () => {
+    // A stand-in for zeromq's Publisher: like zeromq.js, it sends at once twice in a row, then
+    // delays the next send and throws "busy" at any send made before that one is out.
+    const sent: number[] = [];
+    class Publisher {
+      private sync = 0;
+      private writing = false;
+      send(message: number): Promise<void> {
+        if (this.writing) throw Object.assign(new Error('Socket is busy writing'), { code: 'EBUSY' });
+        if (this.sync++ < 2) {
+          sent.push(message);
+          return Promise.resolve();
+        }
+        this.writing = true;
+        return new Promise((resolve) => setImmediate(() => {
+          this.writing = false;
+          this.sync = 0;
+          sent.push(message);
+          resolve();
+        }));
+      }
+    }
+    const file = '/fake-for-test/node_modules/zeromq/lib/index.js';
+    const g = globalThis as { __tslab__?: unknown };
+    const had = '__tslab__' in g;
+    const saved = g.__tslab__;
+    require.cache[file] = { exports: { Publisher } } as unknown as NodeJS.Module;
+    try {
+      expect(queueKernelSends()).to.equal(0); // outside a kernel: nothing
+      g.__tslab__ = {};
+      expect(queueKernelSends()).to.be.at.least(1);
+      expect(queueKernelSends()).to.be.at.least(1); // patched once, counted again
+      const socket = new Publisher();
+      const all = Array.from({ length: 9 }, (_, i) => socket.send(i));
+      await Promise.all(all);
+      expect(sent).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      delete require.cache[file];
+      if (had) g.__tslab__ = saved;
+      else delete g.__tslab__;
+    }
   });
 });

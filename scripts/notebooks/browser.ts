@@ -57,7 +57,7 @@ export interface PageReport {
 }
 
 export interface HangulText {
-  /** prose: markdown and headers; code: a cell's source; output: what a cell printed or displayed. */
+  /** prose: markdown and headers; code: a cell's source or inline code; output: what a cell printed or displayed. */
   kind: 'prose' | 'code' | 'output';
   sample: string;
   /** The platform fonts the text node was drawn with (DevTools CSS.getPlatformFontsForNode). */
@@ -139,7 +139,7 @@ const FIND_HANGUL = `(() => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (!/[\\uac00-\\ud7a3]/.test(node.data)) continue;
     const parent = node.parentElement;
-    const kind = parent.closest('pre.source') ? 'code' : parent.closest('.outputs') ? 'output' : 'prose';
+    const kind = parent.closest('.outputs') ? 'output' : parent.closest('pre.source, code') ? 'code' : 'prose';
     if (!found.has(kind)) found.set(kind, node);
   }
   window.__hangulText = [...found.values()];

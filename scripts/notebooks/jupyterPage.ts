@@ -275,7 +275,10 @@ export interface PageCell {
   /** 1-based among the code cells. */
   number: number;
   firstLine: string;
-  /** The kernel's execute_reply status ('ok', 'error', 'abort' after an error), 'not run', or 'empty' for a blank cell. */
+  /**
+   * The kernel's execute_reply status ('ok', 'error', 'abort' after an error), 'not run', 'left out'
+   * (below `stopBefore`), or 'empty' for a blank cell.
+   */
   status: string;
   /** Error outputs and, for a failed cell, its stderr. */
   errors: string[];
@@ -313,6 +316,11 @@ export interface PageReport {
 export interface OpenOptions {
   /** Run all cells and wait until every one has replied and the kernel is idle. */
   run: boolean;
+  /**
+   * Run only the cells above the first code cell whose source matches (a cell too slow for the
+   * test); that cell and the ones below it are reported with status 'left out'.
+   */
+  stopBefore?: RegExp;
   /** Limit for the whole run. */
   timeoutMs?: number;
   /** A line now and then while cells run. */
@@ -353,13 +361,26 @@ function instrument(): void {
   }
 }
 
+/** Runs the cells above the first code cell matching `stopBefore` (all cells without one); returns where it stopped. */
+function runCells(stopBefore: string | null): number {
+  const nb = Jupyter.notebook;
+  const cells = nb.get_cells();
+  const pattern = stopBefore === null ? null : new RegExp(stopBefore);
+  let stop = cells.findIndex((c: any) => c.cell_type === 'code' && pattern !== null && pattern.test(c.get_text()));
+  if (stop < 0) stop = cells.length;
+  window.__page.stopAt = stop;
+  if (stop === cells.length) nb.execute_all_cells();
+  else nb.execute_cell_range(0, stop);
+  return stop;
+}
+
 function progress(): { replied: number; expected: number; idle: boolean; dead: boolean } {
   const state = window.__page;
   const cells = Jupyter.notebook.get_cells();
   let expected = 0;
   let replied = 0;
   cells.forEach((c: any, i: number) => {
-    if (c.cell_type !== 'code' || c.get_text().trim() === '') return;
+    if (c.cell_type !== 'code' || c.get_text().trim() === '' || i >= state.stopAt) return;
     expected++;
     if (state.replies[i] !== undefined) replied++;
   });
@@ -397,7 +418,8 @@ function inspectCells(): string {
       if (o.output_type === 'error') errors.push(`${o.ename}: ${o.evalue}`);
     }
     const empty = c.get_text().trim() === '';
-    const status = empty ? 'empty' : (state.replies[i] ?? (c.input_prompt_number == null ? 'not run' : 'ok'));
+    const leftOut = state.stopAt !== undefined && i >= state.stopAt;
+    const status = empty ? 'empty' : leftOut ? 'left out' : (state.replies[i] ?? (c.input_prompt_number == null ? 'not run' : 'ok'));
     if (status === 'error') {
       const stderr = outputs.filter((o) => o.output_type === 'stream' && o.name === 'stderr').map((o) => text(o.text));
       errors.push(`execute_reply error: ${state.errors[i] ?? '?'}${stderr.length ? `; stderr: ${stderr.join('').slice(0, 2000)}` : ''}`);
@@ -470,7 +492,9 @@ export async function openNotebook(browser: Browser, server: LabServer, notebook
     );
     await page.evaluate(instrument);
     if (opts.run) {
-      await page.evaluate(() => Jupyter.notebook.execute_all_cells());
+      const stopAt = await page.evaluate(runCells, opts.stopBefore ? opts.stopBefore.source : null);
+      const total = await page.evaluate(() => Jupyter.notebook.ncells() as number);
+      if (stopAt < total) log(`[${name}] running cells above cell ${stopAt + 1} of ${total} (it matches ${opts.stopBefore})`);
       const limit = opts.timeoutMs ?? 30 * 60_000;
       let lastLog = Date.now();
       let idleSince = 0;

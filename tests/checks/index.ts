@@ -12,13 +12,14 @@ export type { LessonCheck, LessonModule } from './types';
 /** Default time limit of one check, in milliseconds (see `LessonCheck.timeoutMs`). */
 export const DEFAULT_CHECK_TIMEOUT_MS = 20000;
 
-const NOT_CHECK_LISTS = new Set(['index', 'types']);
+const NOT_CHECK_LISTS = new Set(['index', 'types', 'probe']);
 
 function isLessonCheck(value: unknown): value is LessonCheck {
   if (typeof value !== 'object' || value === null) return false;
   const c = value as Partial<LessonCheck>;
   return typeof c.question === 'number' && typeof c.title === 'string'
-    && typeof c.file === 'string' && typeof c.run === 'function';
+    && typeof c.file === 'string'
+    && ((typeof c.probe === 'function' && typeof c.verify === 'function') || typeof c.run === 'function');
 }
 
 /** The check-list modules of `dir` (default: this folder), as file names without extension, sorted. */
