@@ -75,11 +75,7 @@ export interface QuadraticRun {
   finalLoss: number;
 }
 
-export interface QuadraticOptions {
-  steps?: number;
-  lr?: number;
-  seed?: number;
-}
+export interface QuadraticOptions { steps?: number; lr?: number; seed?: number }
 
 /** Q14: the seven steps end to end: random params, then `applyStep` again and again (the book: 10 steps at lr 1e-5). */
 export function trainQuadratic(options: QuadraticOptions = {}): QuadraticRun {

@@ -77,10 +77,7 @@ export function thresholdAccuracy(preds: tf.Tensor, targets: tf.Tensor): number 
 /** The weight of the centre pixel (row 14, column 14), one that every digit's ink can reach. */
 export const CENTRE_PIXEL = 14 * 28 + 14;
 
-/**
- * Q20: why accuracy is a poor loss: a tiny change to one weight (the book's `weights[0] *= 1.0001`,
- * here the centre pixel's) changes the predictions but not the accuracy: its gradient is zero.
- */
+/** Q20: a tiny change to one weight (`weights[0] *= 1.0001`; here the centre pixel's) moves the predictions, not the accuracy. */
 export function accuracyIsFlat(seedValue: number = BOOK_DEFAULTS.seed): { before: number; after: number; predictionChange: number } {
   throw new Error('Not implemented yet: accuracyIsFlat (Q20)');
 }

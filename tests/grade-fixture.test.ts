@@ -8,8 +8,9 @@ import { grade, type CheckResult } from '../scripts/grade';
 const ROOT = path.join(__dirname, '..');
 
 // Fixture files live two folders below the root (build/tmp-grade-*/), hence '../../'.
+// The rest of the file is a copy of the reference (re-exporting lessons/ itself is refused).
 const BROKEN_QUESTIONNAIRE = `
-export * from '../../lessons/questionnaire';
+export * from './reference_copy';
 /** Hangs: never returns. */
 export function doubleOdds(xs: number[]): number[] {
   for (;;) { if (xs.length < 0) break; }
@@ -35,6 +36,8 @@ describe('grading a broken student copy', function () {
     fs.mkdirSync(path.join(ROOT, 'build'), { recursive: true });
     dir = fs.mkdtempSync(path.join(ROOT, 'build', 'tmp-grade-'));
     fs.writeFileSync(path.join(dir, 'questionnaire.ts'), BROKEN_QUESTIONNAIRE);
+    const reference = fs.readFileSync(path.join(ROOT, 'lessons', 'questionnaire.ts'), 'utf8').replace(/from '\.\.\/src\//g, "from '../../src/");
+    fs.writeFileSync(path.join(dir, 'reference_copy.ts'), reference);
     fs.writeFileSync(path.join(dir, '01_pixels.ts'), THROWS_ON_IMPORT);
     const report = await grade({ dir, files: ['questionnaire', '01_pixels', '02_pixel_similarity'], questions: [1, 2, 4, 7, 9, 26], timeoutMs: 3000 });
     results = report.results;

@@ -78,7 +78,8 @@ ${STUBS}`);
 
   it('a detached process spawned by the student cannot run, and cannot rewrite the report after grading', async () => {
     const marker = `hostile-marker-${process.pid}-${Date.now()}`;
-    const { dir, report } = student(`
+    const report = path.join(base, 'spawn-report.json');
+    const { dir } = student(`
 import { spawn } from 'child_process';
 try {
   const p = spawn(process.execPath, ['-e', "setTimeout(() => require('fs').writeFileSync(process.argv[1], '{\\"score\\":{\\"checksPassed\\":999}}'), 3000)", ${JSON.stringify(report)}, ${JSON.stringify(marker)}], { detached: true, stdio: 'ignore' });
