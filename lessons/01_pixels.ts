@@ -30,7 +30,7 @@ export function digitFiles(split: Split, digit: SampleDigit, root: string = samp
   return ls(path.join(root, split, String(digit)));
 }
 
-/** The book's `im3_path = threes[1]`: the second training 3 in sorted order. */
+/** Q2: the book's `im3_path = threes[1]`: the second training 3 in sorted order. */
 export function secondThreePath(): string {
   return digitFiles('train', 3)[1];
 }
@@ -86,7 +86,7 @@ export function releaseStacks(): void {
   releaseCached('stack/');
 }
 
-/** The number of training images of each digit: the book's `len(three_tensors), len(seven_tensors)`. */
+/** Q5: the number of training images of each digit: the book's `len(three_tensors), len(seven_tensors)`. */
 export function trainingCounts(): { threes: number; sevens: number } {
   return { threes: stackedDigits('train', 3).shape[0], sevens: stackedDigits('train', 7).shape[0] };
 }

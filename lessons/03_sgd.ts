@@ -22,7 +22,7 @@ export function gradientOfSquare(x: number): { value: number; grad: number } {
   }
 }
 
-/** The book's second `f`: the sum of the squares of a vector, one number. */
+/** Q18: the book's second `f`: the sum of the squares of a vector, one number. */
 export function sumOfSquares(x: tf.Tensor): tf.Scalar {
   return tf.tidy(() => f(x).sum());
 }
@@ -41,7 +41,7 @@ export function gradientOfSumOfSquares(xs: readonly number[]): { value: number; 
   }
 }
 
-/** The book's roller-coaster measurements: `time = torch.arange(0,20)`, `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
+/** Q14: the book's roller-coaster measurements: `time = torch.arange(0,20)`, `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
 export function speedData(seedValue: number = BOOK_DEFAULTS.seed): SpeedData {
   const noise = new Rng(seedValue);
   const time = Array.from({ length: 20 }, (_, i) => i);

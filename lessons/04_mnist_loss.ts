@@ -39,7 +39,7 @@ export function mnistDatasets(): MnistDatasets {
   });
 }
 
-/** The shapes of the four tensors of `mnistDatasets()`. */
+/** Q27: the shapes of the four tensors of `mnistDatasets()`. */
 export function datasetShapes(): Record<keyof MnistDatasets, number[]> {
   const ds = mnistDatasets();
   return { trainX: [...ds.trainX.shape], trainY: [...ds.trainY.shape], validX: [...ds.validX.shape], validY: [...ds.validY.shape] };
@@ -69,7 +69,7 @@ export function initParams(size: number | number[], std = 1.0): Parameter {
   }
 }
 
-/** The book's `weights = init_params((28*28,1))` and `bias = init_params(1)`, after `seed(seedValue)`. */
+/** Q28: the book's `weights = init_params((28*28,1))` and `bias = init_params(1)`, after `seed(seedValue)`. */
 export function initLinearParams(seedValue: number = BOOK_DEFAULTS.seed): { weights: Parameter; bias: Parameter } {
   seed(seedValue);
   return { weights: initParams([28 * 28, 1]), bias: initParams(1) };

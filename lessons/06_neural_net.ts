@@ -14,7 +14,7 @@ export interface SimpleNetParams {
   b2: Parameter;
 }
 
-/** The book's `w1 = init_params((28*28,30))`, `b1 = init_params(30)`, `w2 = init_params((30,1))`, `b2 = init_params(1)`. */
+/** Q35: the book's `w1 = init_params((28*28,30))`, `b1 = init_params(30)`, `w2 = init_params((30,1))`, `b2 = init_params(1)`. */
 export function initSimpleNetParams(seedValue: number = BOOK_DEFAULTS.seed, hidden = 30): SimpleNetParams {
   seed(seedValue);
   return { w1: initParams([28 * 28, hidden]), b1: initParams(hidden), w2: initParams([hidden, 1]), b2: initParams(1) };

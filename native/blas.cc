@@ -46,9 +46,9 @@
 //     dw [kh, kw, c, oc] = sum over positions of patch^T . dy (sgemm per block of images; the
 //     blocks' sums are added in block order).
 //   The three split their work into blocks of whole images whose patches fit in about 256 KiB; the
-//   blocks are fixed by the shapes alone, so results do not depend on the number of threads. They
-//   run on one thread, or on OpenBLAS's thread count (BLAS_THREADS) of OpenMP threads when that is
-//   more than one and the work is large.
+//   blocks are fixed by the shapes alone, so results do not depend on the number of threads. Large
+//   convolutions share their blocks with helper threads (loopThreads() - 1 of them) that take
+//   blocks only when they are running: the calling thread never waits for one to get a core.
 //   threads() -> number, setThreads(n) -> undefined: OpenBLAS's threads
 //   loopThreads() -> number: the threads that split binary/unary/reduce loops of 2^18 elements or
 //     more (OpenMP's count, OMP_NUM_THREADS or the cores; 1 when built without OpenMP)
@@ -58,8 +58,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 #ifdef _OPENMP
 #include <omp.h>
@@ -508,25 +513,93 @@ ConvBlocks PlanBlocks(const ConvGeom& g) {
   return {images, (g.n + images - 1) / images, rows};
 }
 
-// Runs body(block) for every block. When OpenBLAS is set to more than one thread (BLAS_THREADS)
-// and the work (multiply-adds) is large, the blocks are shared among that many OpenMP threads,
-// each calling OpenBLAS on one thread (blocks of a few hundred rows are too small to split
-// again). By default OpenBLAS runs on one thread and so do the blocks: on the shared 2-core
-// machine we measured, a second thread waiting at the end of each convolution for a core cost
-// more than it saved (a CNN epoch: 3.4 s on one thread, 4.2 to 6.8 s on two).
+// Helper threads that take blocks of a convolution when they can, never holding it up.
+//
+// An OpenMP loop ends at a barrier: every thread of the team must arrive. On a shared machine a
+// thread often waits for a core, and the whole convolution waits with it (a CNN epoch took 4.2 to
+// 6.8 s on two OpenMP threads against 3.4 s on one, on the 2-core machine we measured, with other
+// jobs running). Here the calling thread takes blocks itself from a shared counter, and the
+// helpers, woken when a job starts, take blocks too; the call waits only for blocks a helper has
+// already begun. A helper that is not running when the job starts simply finds no block left.
+// Each block is computed the same way whichever thread takes it, so results do not depend on
+// the number of threads. The helpers live as long as the process.
+class BlockPool {
+ public:
+  static BlockPool& Get() {
+    static BlockPool* pool = new BlockPool();  // never destroyed: helpers may outlive static destructors
+    return *pool;
+  }
+
+  int Helpers() const { return static_cast<int>(threads_.size()); }
+
+  // Runs block(b) for b in [0, count), here and on the helpers.
+  void Run(int64_t count, const std::function<void(int64_t)>& block) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &block;
+      count_ = count;
+      next_.store(0);
+      generation_++;
+    }
+    wake_.notify_all();
+    for (int64_t b; (b = next_.fetch_add(1)) < count;) block(b);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return busy_ == 0; });
+    job_ = nullptr;  // under the lock, where busy_ is 0: no helper can start on it any more
+  }
+
+ private:
+  BlockPool() {
+    int helpers = static_cast<int>(LoopThreads()) - 1;
+    for (int i = 0; i < helpers; i++) threads_.emplace_back([this] { Work(); });
+    for (auto& t : threads_) t.detach();
+  }
+
+  void Work() {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      const std::function<void(int64_t)>* job = job_;
+      const int64_t count = count_;
+      if (job == nullptr) continue;  // woke after that job had finished
+      busy_++;
+      lock.unlock();
+      for (int64_t b; (b = next_.fetch_add(1)) < count;) (*job)(b);
+      lock.lock();
+      if (--busy_ == 0) done_.notify_all();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t count_ = 0;
+  std::atomic<int64_t> next_{0};
+  uint64_t generation_ = 0;
+  int busy_ = 0;
+};
+
+// Runs body(block) for every block, with the BlockPool when the work (multiply-adds) is large.
+// Each block calls OpenBLAS on one thread: when it is set to more (BLAS_THREADS), it is set back
+// to one meanwhile, since its threads would split a product's sums differently, and results would
+// then depend on the number of threads.
 template <typename Body>
 void ForBlocks(int64_t count, int64_t work, Body body) {
-#if defined(_OPENMP) && defined(PACK_OPENBLAS)
-  const int threads = openblas_get_num_threads();
-  if (threads > 1 && count > 1 && work >= (int64_t{1} << 22)) {
-    openblas_set_num_threads(1);
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-    for (int64_t b = 0; b < count; b++) body(b);
-    openblas_set_num_threads(threads);
-    return;
-  }
+#ifdef PACK_OPENBLAS
+  const int blasThreads = openblas_get_num_threads();
+  if (blasThreads > 1) openblas_set_num_threads(1);
 #endif
-  for (int64_t b = 0; b < count; b++) body(b);
+  if (count > 1 && work >= (int64_t{1} << 22) && BlockPool::Get().Helpers() > 0) {
+    BlockPool::Get().Run(count, std::function<void(int64_t)>(body));
+  } else {
+    for (int64_t b = 0; b < count; b++) body(b);
+  }
+#ifdef PACK_OPENBLAS
+  if (blasThreads > 1) openblas_set_num_threads(blasThreads);
+#endif
 }
 
 // Copies (or adds) n floats. Runs of a patch row are short (5 floats for a 5x5 kernel on one

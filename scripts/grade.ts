@@ -180,6 +180,30 @@ export function parseArgs(argv: string[]): CliArgs {
 /** Where the command line prints (the console, or a test's collector). */
 export interface CliOutput { log(line: string): void; error(line: string): void }
 
+/**
+ * For a plain mocha run (scripts/grading/grade.spec.ts): under `suite`, a `before` hook that probes
+ * `options.dir` (a folder or a notebook) in grading children, and one `it` per check, grouped by question.
+ */
+export function gradingSuite(suite: Mocha.Suite, options: GradeOptions): void {
+  let probed: Probed | undefined;
+  const target = prepareTarget(options); // a notebook is exported now, to know its files
+  const checks = selectChecks(target.options);
+  suite.beforeAll('run the student code in grading children', async function () {
+    this.timeout(0);
+    try {
+      probed = await probeAll(target.options);
+    } finally {
+      target.cleanup();
+    }
+    await allChildrenGone();
+  });
+  suite.afterAll(() => target.cleanup());
+  mochaSuites(suite, checks, () => {
+    if (!probed) throw new Error('grading did not run');
+    return probed;
+  }, () => undefined);
+}
+
 /** Throws (naming the path) unless a report can be written at `file`; leaves nothing behind. */
 export function checkReportPath(file: string): void {
   const resolved = path.resolve(file);

@@ -15,6 +15,7 @@ import { join, relative } from 'path';
 import { findJupyterLab, findJupyterNotebook, JupyterApp } from './notebooks/jupyterApps';
 import { installProjectKernelspec, jupyterEnv } from './notebooks/kernelspec';
 import { ensureDistBuilt, findProjectRoot } from './notebooks/project';
+import { EXIT_WITH_PARENT_ENV, exitWithParent } from './reaper';
 
 export { findJupyterLab } from './notebooks/jupyterApps';
 
@@ -157,6 +158,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }, 30_000).unref();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  // Started by a test (env FASTBOOK_EXIT_WITH_PARENT=1): when that process is gone, however it ended,
+  // Jupyter gets its SIGTERM and finishes shutting its kernels down on its own.
+  if (/^(1|true)$/i.test(process.env[EXIT_WITH_PARENT_ENV] ?? '')) exitWithParent(stop);
   const exited = new Promise<number>((resolve) => {
     child.on('error', (e) => (console.error(`lab: ${plan.command} could not start: ${e.message}`), resolve(2)));
     child.on('exit', (code, signal) => resolve(stopping ? 0 : (code ?? (signal ? 1 : 0))));

@@ -54,6 +54,15 @@ function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
+/**
+ * Whether the active backend runs `Conv2d` (and its gradients) in native kernels registered for
+ * it: true on cpu+blas (im2col + OpenBLAS), false on the plain JavaScript 'cpu' kernels, whose
+ * convolutions are far too slow to train a CNN on, and on the other backends, which have their own.
+ */
+export function hasFastConv(): boolean {
+  return hasKernel(CONV2D_KERNEL);
+}
+
 /** The parameters of a module (`module.parameters()` as a function). */
 export function parameters(module: Module): Parameter[] {
   return module.parameters();

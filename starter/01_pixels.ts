@@ -29,9 +29,9 @@ export function digitFiles(split: Split, digit: SampleDigit, root: string = samp
   throw new Error('Not implemented yet: digitFiles (Q2)');
 }
 
-/** The book's `im3_path = threes[1]`: the second training 3 in sorted order. */
+/** Q2: the book's `im3_path = threes[1]`: the second training 3 in sorted order. */
 export function secondThreePath(): string {
-  throw new Error('Not implemented yet: secondThreePath (chapter)');
+  throw new Error('Not implemented yet: secondThreePath (Q2)');
 }
 
 /**
@@ -66,9 +66,9 @@ export function releaseStacks(): void {
   throw new Error('Not implemented yet: releaseStacks (chapter)');
 }
 
-/** The number of training images of each digit: the book's `len(three_tensors), len(seven_tensors)`. */
+/** Q5: the number of training images of each digit: the book's `len(three_tensors), len(seven_tensors)`. */
 export function trainingCounts(): { threes: number; sevens: number } {
-  throw new Error('Not implemented yet: trainingCounts (chapter)');
+  throw new Error('Not implemented yet: trainingCounts (Q5)');
 }
 
 /** Q6: a tensor's shape is the length of each axis; its rank is the number of axes (the shape's length). */

@@ -16,9 +16,9 @@ export function gradientOfSquare(x: number): { value: number; grad: number } {
   throw new Error('Not implemented yet: gradientOfSquare (Q18)');
 }
 
-/** The book's second `f`: the sum of the squares of a vector, one number. */
+/** Q18: the book's second `f`: the sum of the squares of a vector, one number. */
 export function sumOfSquares(x: tf.Tensor): tf.Scalar {
-  throw new Error('Not implemented yet: sumOfSquares (chapter)');
+  throw new Error('Not implemented yet: sumOfSquares (Q18)');
 }
 
 /** Q18: the gradient of sum(x²): one partial derivative per element (at [3,4,10]: value 125, gradient [6,8,20]). */
@@ -26,9 +26,9 @@ export function gradientOfSumOfSquares(xs: readonly number[]): { value: number; 
   throw new Error('Not implemented yet: gradientOfSumOfSquares (Q18)');
 }
 
-/** The book's roller-coaster measurements: `time = torch.arange(0,20)`, `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
+/** Q14: the book's roller-coaster measurements: `time = torch.arange(0,20)`, `speed = torch.randn(20)*3 + 0.75*(time-9.5)**2 + 1`, seeded. */
 export function speedData(seedValue: number = BOOK_DEFAULTS.seed): SpeedData {
-  throw new Error('Not implemented yet: speedData (chapter)');
+  throw new Error('Not implemented yet: speedData (Q14)');
 }
 
 /** Q15: the model, a quadratic `a*t² + b*t + c` with params [a, b, c] (the book's `f(t, params)`). */

@@ -31,9 +31,9 @@ export function mnistDatasets(): MnistDatasets {
   throw new Error('Not implemented yet: mnistDatasets (Q27)');
 }
 
-/** The shapes of the four tensors of `mnistDatasets()`. */
+/** Q27: the shapes of the four tensors of `mnistDatasets()`. */
 export function datasetShapes(): Record<keyof MnistDatasets, number[]> {
-  throw new Error('Not implemented yet: datasetShapes (chapter)');
+  throw new Error('Not implemented yet: datasetShapes (Q27)');
 }
 
 /** Q26: Python's `zip`: pairs the i-th items of two sequences (a list of tuples; the shorter one sets the length). */
@@ -51,9 +51,9 @@ export function initParams(size: number | number[], std = 1.0): Parameter {
   throw new Error('Not implemented yet: initParams (Q15)');
 }
 
-/** The book's `weights = init_params((28*28,1))` and `bias = init_params(1)`, after `seed(seedValue)`. */
+/** Q28: the book's `weights = init_params((28*28,1))` and `bias = init_params(1)`, after `seed(seedValue)`. */
 export function initLinearParams(seedValue: number = BOOK_DEFAULTS.seed): { weights: Parameter; bias: Parameter } {
-  throw new Error('Not implemented yet: initLinearParams (chapter)');
+  throw new Error('Not implemented yet: initLinearParams (Q28)');
 }
 
 /**

@@ -226,19 +226,22 @@ describe('accel: convolutions (im2col + sgemm) and fused layers on cpu+blas', fu
     expectClose(train, ['loss 1', 'loss 2', 'loss 3', 'conv w', 'conv b', 'linear w', 'linear b']);
   });
 
-  it('gives the same bits on one thread and on two (BLAS_THREADS=1, 2)', function () {
+  it('gives the same bits on one thread and on two (OMP_NUM_THREADS=1, 2; BLAS_THREADS=2)', function () {
     const script = path.join(__dirname, 'fixtures', 'conv-threads.ts');
-    const runWith = (threads: string): string => {
+    const runWith = (env: Record<string, string>): string => {
       const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-        encoding: 'utf8', env: { ...process.env, BLAS_THREADS: threads, TFJS_BACKEND: '' }, cwd: path.resolve(__dirname, '..'),
+        encoding: 'utf8', env: { ...process.env, TFJS_BACKEND: '', BLAS_THREADS: '', ...env }, cwd: path.resolve(__dirname, '..'),
       });
       expect(run.status, run.stderr).to.equal(0);
       return run.stdout.trim();
     };
-    const one = runWith('1');
-    const two = runWith('2');
-    expect(one).to.match(/^threads 1: [0-9a-f]{64}$/);
-    expect(two).to.match(/^threads 2: [0-9a-f]{64}$/);
+    const one = runWith({ OMP_NUM_THREADS: '1' });
+    const two = runWith({ OMP_NUM_THREADS: '2' });
+    const blas = runWith({ OMP_NUM_THREADS: '1', BLAS_THREADS: '2' });
+    expect(one).to.match(/^threads 1, BLAS 1: [0-9a-f]{64}$/);
+    expect(two).to.match(/^threads 2, BLAS 1: [0-9a-f]{64}$/);
+    expect(blas).to.match(/^threads 1, BLAS 2: [0-9a-f]{64}$/);
     expect(two.split(': ')[1]).to.equal(one.split(': ')[1]);
+    expect(blas.split(': ')[1]).to.equal(one.split(': ')[1]);
   });
 });

@@ -70,6 +70,14 @@ export function im2col(x: tf.Tensor4D, k: number, stride: number, pad: number): 
   return op(x) as tf.Tensor2D;
 }
 
+/** Throws unless the layer's sizes are positive integers (padding: non-negative). */
+function checkConvSizes(sizes: Record<string, number>): void {
+  for (const [name, v] of Object.entries(sizes)) {
+    const min = name === 'padding' ? 0 : 1;
+    if (!Number.isInteger(v) || v < min) throw new Error(`PatchConv2d: ${name} must be an integer >= ${min}, got ${v}`);
+  }
+}
+
 /** `x` as NHWC `[batch, h, w, inCh]`; one square channel may also come as `[batch, h, w]` or `[batch, h*w]`. */
 function asNhwc(x: tf.Tensor, inCh: number, outCh: number): tf.Tensor4D {
   if (x.rank === 4 && x.shape[3] === inCh) return x as tf.Tensor4D;
@@ -86,18 +94,14 @@ export interface PatchConvOptions { stride?: number; padding?: number }
 
 /** `nn.Conv2d(inCh, outCh, k, stride, padding)` computed as patches @ filters, on NHWC images. */
 export class PatchConv2d extends Module {
-  readonly weight: Parameter;
-  readonly bias: Parameter;
-  readonly stride: number;
-  readonly padding: number;
+  readonly weight: Parameter; readonly bias: Parameter;
+  readonly stride: number; readonly padding: number;
 
   constructor(readonly inCh: number, readonly outCh: number, readonly kernelSize: number, options: PatchConvOptions = {}) {
     super();
     this.stride = options.stride ?? 1;
     this.padding = options.padding ?? 0;
-    for (const [name, v, min] of [['inCh', inCh, 1], ['outCh', outCh, 1], ['kernelSize', kernelSize, 1], ['stride', this.stride, 1], ['padding', this.padding, 0]] as const) {
-      if (!Number.isInteger(v) || v < min) throw new Error(`PatchConv2d: ${name} must be an integer >= ${min}, got ${v}`);
-    }
+    checkConvSizes({ inCh, outCh, kernelSize, stride: this.stride, padding: this.padding });
     const fanIn = inCh * kernelSize * kernelSize;
     this.weight = this.addParam(uniformParam([fanIn, outCh], 1 / Math.sqrt(fanIn)));
     this.bias = this.addParam(uniformParam([outCh], 1 / Math.sqrt(fanIn)));

@@ -18,6 +18,11 @@ export interface TenMeans {
   cols: number;
 }
 
+/** The ten means as `{data, shape}` images, ready for the plots' `imageGrid`. */
+export function meanImages(means: TenMeans): { data: Float64Array; shape: [number, number] }[] {
+  return means.means.map((data) => ({ data, shape: [means.rows, means.cols] }));
+}
+
 /** The mean image of each digit 0..9 over `split` (default: the 60,000 training images). */
 export function tenMeanDigits(split: MnistSplit = loadMnist().train): TenMeans {
   const size = checkSplit(split, 'tenMeanDigits');
@@ -36,11 +41,6 @@ export function tenMeanDigits(split: MnistSplit = loadMnist().train): TenMeans {
   });
   const means = sums.map((sum, d) => sum.map((v) => v / 255 / counts[d]));
   return { means, counts, rows: split.rows, cols: split.cols };
-}
-
-/** The ten means as `{data, shape}` images, ready for the plots' `imageGrid`. */
-export function meanImages(means: TenMeans): { data: Float64Array; shape: [number, number] }[] {
-  return means.means.map((data) => ({ data, shape: [means.rows, means.cols] }));
 }
 
 /** The chapter's two distances. */

@@ -116,7 +116,11 @@ export function judge(check: LessonCheck, outcome: Outcome | undefined): { resul
   const base = { question: check.question, title: check.title, file: check.file, ms: outcome?.ms ?? 0 };
   const fail = (reason: string, error: unknown = new Error(reason)) => ({ result: { ...base, passed: false, reason }, error });
   if (outcome === undefined) return fail('not run');
-  if (!outcome.ok) return fail(outcome.reason);
+  if (!outcome.ok) {
+    const error = new Error(outcome.reason);
+    error.stack = `Error: ${outcome.reason}`; // it happened in the grading child: no stack of ours
+    return fail(outcome.reason, error);
+  }
   if (outcome.legacy) {
     return check.verify ? fail('grader: the check changed while grading') : { result: { ...base, passed: true } };
   }

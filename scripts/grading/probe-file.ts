@@ -49,7 +49,8 @@ export async function allChildrenGone(): Promise<void> {
 
 function spawnChild(root: string, tmp: string, memoryMb: number): ChildProcess {
   const register = require.resolve('ts-node/register/transpile-only', { paths: [root] });
-  const env: NodeJS.ProcessEnv = { ...process.env, TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), QUIET_BACKEND: '1', TMPDIR: tmp, TMP: tmp, TEMP: tmp };
+  // No native addons in a child, so the JS cpu backend (every kernel; wasm lacks some gradients).
+  const env: NodeJS.ProcessEnv = { ...process.env, TFJS_BACKEND: 'cpu', TS_NODE_PROJECT: path.join(root, 'tsconfig.json'), QUIET_BACKEND: '1', TMPDIR: tmp, TMP: tmp, TEMP: tmp };
   delete env.NODE_OPTIONS;
   const child = forkGroup(path.join(__dirname, 'child.ts'), ['--worker'], {
     cwd: root,
@@ -72,7 +73,7 @@ function spawnChild(root: string, tmp: string, memoryMb: number): ChildProcess {
 
 function attempt(root: string, job: ChildJob, checks: Map<string, LessonCheck>, options: ProbeOptions): Promise<Attempt> {
   const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
-  const tmp = tempDir(`grade-${job.file}-`);
+  const tmp = tempDir(`grade-${job.file.replace(/[^\w.-]/g, "_")}-`);
   return new Promise((resolve) => {
     const child = spawnChild(root, tmp, memoryMb);
     const exited = new Promise<void>((done) => {

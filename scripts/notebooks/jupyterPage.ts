@@ -4,16 +4,18 @@
  * opened in headless Chromium through puppeteer-core. A notebook is run with "Run All" on the
  * tslab kernel, or opened as it is, and what the page shows is reported cell by cell.
  *
- * Nothing outlives a run: the launcher runs in its own process group, Jupyter (which the launcher
- * puts in a group of its own) and the kernels are found by the unique folders they were started
- * with, and all of them are killed on the way out, however the test process ends.
+ * Nothing outlives a run: the launcher runs in its own process group and stops Jupyter when this
+ * process is gone (env FASTBOOK_EXIT_WITH_PARENT, SIGKILL included); Jupyter (in a group of its own)
+ * and the kernels are found by the unique folders on their command lines and killed on the way
+ * out; Chromium, driven over a pipe, exits when the pipe closes; temporary folders go through
+ * scripts/reaper.ts.
  */
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'fs';
-import { tmpdir } from 'os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'fs';
 import { basename, dirname, join, relative } from 'path';
 import type { Browser, Page } from 'puppeteer-core';
+import { EXIT_WITH_PARENT_ENV, exitOnSignals, removeTempDir, tempDir } from '../reaper';
 
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -79,6 +81,12 @@ export interface LabServerOptions {
   siteDir: string;
   /** Limit for the launcher to print its URL (dist/ may be rebuilt first). */
   startTimeoutMs?: number;
+  /**
+   * TMPDIR for the server and its kernels. A kernel still shutting down after this process was
+   * killed writes there (Node's compile cache) after the watchdog has removed this process's own
+   * temporary folders: a folder under build/ keeps that out of /tmp.
+   */
+  tmpDir?: string;
 }
 
 export interface StopReport {
@@ -108,19 +116,18 @@ export interface LabServer {
 const live = new Set<LabServer>();
 let exitHooks = false;
 
-/** However this process ends (normal exit, Ctrl-C, SIGTERM), no server of ours is left running. */
+/**
+ * However this process ends, no server of ours is left running: on exit (and on Ctrl-C, SIGTERM or
+ * SIGHUP, which become an exit) everything is killed; on SIGKILL the launcher notices its parent is
+ * gone and stops Jupyter, which shuts its kernels down.
+ */
 function installExitHooks(): void {
   if (exitHooks) return;
   exitHooks = true;
   process.on('exit', () => {
     for (const server of live) server.kill();
   });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      for (const server of live) server.kill();
-      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
-    });
-  }
+  exitOnSignals();
 }
 
 /**
@@ -129,7 +136,7 @@ function installExitHooks(): void {
  * folders in a fresh temporary folder: the user's own Jupyter state is neither read nor written.
  */
 export async function startLabServer(opts: LabServerOptions): Promise<LabServer> {
-  const state = mkdtempSync(join(tmpdir(), 'jupyter-page-'));
+  const state = tempDir('jupyter-page-');
   const token = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -139,7 +146,13 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
     JUPYTER_DATA_DIR: join(state, 'data'),
     JUPYTER_RUNTIME_DIR: join(state, 'runtime'),
     BROWSER: 'true', // never open a browser, even without --no-browser
+    // The launcher stops Jupyter (and so the kernels) when this process is gone, SIGKILL included.
+    [EXIT_WITH_PARENT_ENV]: '1',
   };
+  if (opts.tmpDir) {
+    mkdirSync(opts.tmpDir, { recursive: true });
+    env.TMPDIR = opts.tmpDir;
+  }
   const launcher = join(opts.root, 'scripts', 'jupyterlab.ts');
   const args = ['-r', require.resolve('ts-node/register/transpile-only'), launcher, '--no-browser', `--notebook-dir=${opts.siteDir}`];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: opts.root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -159,7 +172,7 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killQuietly(-child.pid, 'SIGKILL');
     for (const pid of stragglers()) killQuietly(pid, 'SIGKILL');
     live.delete(server);
-    rmSync(state, { recursive: true, force: true });
+    removeTempDir(state);
   };
 
   const server: LabServer = {
@@ -246,7 +259,7 @@ export function prepareSite(root: string, siteDir: string, notebooks: string[], 
 /** puppeteer-core (no browser download) on the given Chromium, headless, over a pipe. */
 export async function launchBrowser(chromium: string): Promise<{ browser: Browser; close(): Promise<void> }> {
   const puppeteer = (await import('puppeteer-core')).default;
-  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  const profile = tempDir('chromium-profile-');
   const browser = await puppeteer.launch({
     executablePath: chromium,
     headless: true,
@@ -262,7 +275,7 @@ export async function launchBrowser(chromium: string): Promise<{ browser: Browse
       const proc = browser.process();
       await Promise.race([browser.close(), sleep(10_000)]).catch(() => undefined);
       if (proc && proc.exitCode === null && proc.pid !== undefined) killQuietly(proc.pid, 'SIGKILL');
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      removeTempDir(profile);
     },
   };
 }
@@ -296,6 +309,8 @@ export interface PageCell {
   updates: number;
   /** Outputs holding a training progress table (the Learner's ProgressCallback). */
   progressOutputs: number;
+  /** Each output with a display_id (updated in place): how many outputs show it (1 when updates replace), its updates, whether it is a progress table. */
+  liveDisplays: { outputs: number; updates: number; progress: boolean }[];
 }
 
 export interface PageReport {
@@ -310,7 +325,8 @@ export interface PageReport {
   /** Uncaught exceptions in the page (reported, not asserted: they come from Jupyter's own code). */
   pageErrors: string[];
   seconds: number;
-  screenshot: Buffer;
+  /** The page top to bottom, in parts of at most 16000 pixels. */
+  screenshots: Buffer[];
 }
 
 export interface OpenOptions {
@@ -335,12 +351,14 @@ declare const document: any;
 
 function instrument(): void {
   const nb = Jupyter.notebook;
-  const state: any = { replies: {}, errors: {}, updates: {}, status: 'unknown', dead: false };
+  const state: any = { replies: {}, errors: {}, updates: {}, updatesById: {}, status: 'unknown', dead: false };
   window.__page = state;
   const indexOfArea = (area: any) => nb.get_cells().findIndex((c: any) => c.output_area === area);
   nb.events.on('output_updated.OutputArea', (_e: any, d: any) => {
     const i = indexOfArea(d.output_area);
     state.updates[i] = (state.updates[i] ?? 0) + 1;
+    const id = d.output && d.output.transient ? d.output.transient.display_id : undefined;
+    if (id !== undefined) state.updatesById[id] = (state.updatesById[id] ?? 0) + 1;
   });
   nb.events.on('kernel_idle.Kernel', () => (state.status = 'idle'));
   nb.events.on('kernel_busy.Kernel', () => (state.status = 'busy'));
@@ -389,7 +407,7 @@ function progress(): { replied: number; expected: number; idle: boolean; dead: b
 
 function inspectCells(): string {
   const PLOT_MIMES = ['image/svg+xml', 'image/png', 'image/jpeg', 'application/vnd.vegalite.v5+json'];
-  const state = window.__page ?? { replies: {}, errors: {}, updates: {} };
+  const state = window.__page ?? { replies: {}, errors: {}, updates: {}, updatesById: {} };
   const nb = Jupyter.notebook;
   const text = (v: any) => (Array.isArray(v) ? v.join('') : String(v ?? ''));
   const visible = (el: any) => {
@@ -424,9 +442,15 @@ function inspectCells(): string {
       const stderr = outputs.filter((o) => o.output_type === 'stream' && o.name === 'stderr').map((o) => text(o.text));
       errors.push(`execute_reply error: ${state.errors[i] ?? '?'}${stderr.length ? `; stderr: ${stderr.join('').slice(0, 2000)}` : ''}`);
     }
-    const progressOutputs = outputs.filter(
-      (o) => o.data && /class="dataframe"/.test(text(o.data['text/html'])) && /<th>epoch<\/th>/.test(text(o.data['text/html'])),
-    ).length;
+    const isProgress = (o: any) =>
+      !!o && !!o.data && /class="dataframe"/.test(text(o.data['text/html'])) && /<th>epoch<\/th>/.test(text(o.data['text/html']));
+    const progressOutputs = outputs.filter(isProgress).length;
+    const targets = c.output_area._display_id_targets ?? {};
+    const liveDisplays = Object.keys(targets).map((id) => ({
+      outputs: targets[id].length,
+      updates: state.updatesById[id] ?? 0,
+      progress: targets[id].some((t: any) => isProgress(outputs[t.index])),
+    }));
     cells.push({
       number,
       firstLine: c.get_text().split('\n')[0].slice(0, 100),
@@ -440,6 +464,7 @@ function inspectCells(): string {
       textFallbacks,
       updates: state.updates[i] ?? 0,
       progressOutputs,
+      liveDisplays,
     });
   });
   const indicator = document.querySelector('#notification_trusted');
@@ -458,12 +483,16 @@ const FULL_HEIGHT_CSS = `html, body { height: auto !important; overflow: visible
 #site { height: auto !important; overflow: visible !important; }
 #header { position: static !important; }`;
 
-async function screenshot(page: Page): Promise<Buffer> {
+/** The whole notebook, top to bottom, in parts of at most 16000 pixels (about the most Chromium draws at once). */
+async function screenshots(page: Page): Promise<Buffer[]> {
   await page.addStyleTag({ content: FULL_HEIGHT_CSS });
-  const height = await page.evaluate(() => document.documentElement.scrollHeight as number);
-  const clipped = Math.min(Math.max(height, 900), 16_000);
-  const shot = await page.screenshot({ type: 'png', clip: { x: 0, y: 0, width: 1200, height: clipped }, captureBeyondViewport: true });
-  return Buffer.from(shot);
+  const height = Math.max(await page.evaluate(() => document.documentElement.scrollHeight as number), 900);
+  const parts: Buffer[] = [];
+  for (let y = 0; y < height; y += 16_000) {
+    const clip = { x: 0, y, width: 1200, height: Math.min(16_000, height - y) };
+    parts.push(Buffer.from(await page.screenshot({ type: 'png', clip, captureBeyondViewport: true })));
+  }
+  return parts;
 }
 
 /**
@@ -514,13 +543,13 @@ export async function openNotebook(browser: Browser, server: LabServer, notebook
         }
       }
     }
-    const report = JSON.parse(await page.evaluate(inspectCells)) as Omit<PageReport, 'notebook' | 'pageErrors' | 'seconds' | 'screenshot'>;
-    const shot = await screenshot(page);
+    const report = JSON.parse(await page.evaluate(inspectCells)) as Omit<PageReport, 'notebook' | 'pageErrors' | 'seconds' | 'screenshots'>;
+    const shots = await screenshots(page);
     // Shut the kernel down now rather than with the server: one tslab kernel at a time.
     await page
       .evaluate(() => new Promise<void>((resolve) => Jupyter.notebook.session.delete(() => resolve(), () => resolve())))
       .catch(() => undefined);
-    return { notebook: notebookPath, ...report, pageErrors, seconds: (Date.now() - started) / 1000, screenshot: shot };
+    return { notebook: notebookPath, ...report, pageErrors, seconds: (Date.now() - started) / 1000, screenshots: shots };
   } finally {
     await page.close().catch(() => undefined);
   }

@@ -8,7 +8,7 @@ import { Module, Linear } from '../../src/nn';
 import { mnistLoss, batchAccuracy } from '../../src/losses';
 import { sgd, type OptFunc, type Optimizer } from '../../src/optim';
 import { DataLoaders, type TensorBatch } from '../../src/dataloader';
-import { Learner, ProgressCallback, formatTable, formatTime, progressView, CancelBatchException, CancelTrainException, CancelValidException, CancelEpochException, CancelFitException, type CallbackHooks, type EventName, type Model, type LossFunc, type Metric, type NamedMetric, type ProgressBar, type ProgressState, type ProgressView } from '../../src/learner';
+import { Learner, ProgressCallback, formatTable, formatTime, progressView, CancelBatchException, CancelTrainException, CancelValidException, CancelEpochException, CancelFitException, type CallbackHooks, type EventName, type Model, type LossFunc, type Metric, type NamedMetric, type ProgressState, type ProgressView } from '../../src/learner';
 import { mnistDataLoaders } from '../05_learner';
 import { makeSimpleNet } from '../06_neural_net';
 
@@ -47,8 +47,7 @@ export async function fitBareLoop(model: Model, dls: DataLoaders<TensorBatch>, o
 /** Stage 2: a callback defines any of the library's event methods (`CallbackHooks`); lower `order` runs first. */
 export class ScratchCallback {
   order = 0;
-  /** The learner running this callback (set before each call). */
-  learn!: LearnerCore;
+  learn!: LearnerCore; // the learner running this callback, set before each call
 }
 
 /** Loss, metrics, optimiser factory (default plain SGD) and callbacks, as the library's `Learner` takes them. */
@@ -58,8 +57,7 @@ export interface CallbackLearnerOptions { lossFunc: LossFunc; metrics?: Metric[]
 export class LearnerCore {
   readonly metrics: NamedMetric[];
   readonly cbs: ScratchCallback[];
-  /** Every event fired, in order. */
-  readonly eventLog: EventName[] = [];
+  readonly eventLog: EventName[] = []; // every event fired, in order
   opt: Optimizer | null = null;
   nEpoch = 0; epoch = 0; iter = 0; nIter = 0; training = false;
   xb: tf.Tensor | null = null; yb: tf.Tensor | null = null; pred: tf.Tensor | null = null; loss: tf.Scalar | null = null;
@@ -67,7 +65,6 @@ export class LearnerCore {
   constructor(readonly dls: DataLoaders<TensorBatch>, readonly model: Model, readonly options: CallbackLearnerOptions) {
     throw new Error('Not implemented yet: LearnerCore.constructor (chapter)');
   }
-
   callback(event: EventName): void {
     throw new Error('Not implemented yet: LearnerCore.callback (chapter)');
   }
@@ -178,13 +175,17 @@ class LineView implements ProgressView {
   }
 }
 
+/** What a view draws: the results table so far and, during a phase (`phaseStart` given), the bar over its batches. */
+function progressState(learn: LearnerCore, rows: string[][], phaseStart: number | null): ProgressState {
+  throw new Error('Not implemented yet: progressState (helper)');
+}
+
 /** Stage 4: fastai's progress bar and results table, drawn by the library's views, or each table line to `write`. */
 export class ScratchProgress extends ScratchCallback {
   override order = 60;
   private view: ProgressView | null = null;
   private rows: string[][] = [];
   private epochStart = 0; private phaseStart = 0; private lastDraw = 0;
-
   constructor(private readonly write?: (line: string) => void, readonly minInterval = 0.2) {
     super();
     throw new Error('Not implemented yet: ScratchProgress.constructor (chapter)');

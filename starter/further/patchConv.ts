@@ -37,6 +37,11 @@ export function im2col(x: tf.Tensor4D, k: number, stride: number, pad: number): 
   throw new Error('Not implemented yet: im2col (chapter)');
 }
 
+/** Throws unless the layer's sizes are positive integers (padding: non-negative). */
+function checkConvSizes(sizes: Record<string, number>): void {
+  throw new Error('Not implemented yet: checkConvSizes (helper)');
+}
+
 /** `x` as NHWC `[batch, h, w, inCh]`; one square channel may also come as `[batch, h, w]` or `[batch, h*w]`. */
 function asNhwc(x: tf.Tensor, inCh: number, outCh: number): tf.Tensor4D {
   throw new Error('Not implemented yet: asNhwc (helper)');
@@ -47,10 +52,8 @@ export interface PatchConvOptions { stride?: number; padding?: number }
 
 /** `nn.Conv2d(inCh, outCh, k, stride, padding)` computed as patches @ filters, on NHWC images. */
 export class PatchConv2d extends Module {
-  readonly weight: Parameter;
-  readonly bias: Parameter;
-  readonly stride: number;
-  readonly padding: number;
+  readonly weight: Parameter; readonly bias: Parameter;
+  readonly stride: number; readonly padding: number;
 
   constructor(readonly inCh: number, readonly outCh: number, readonly kernelSize: number, options: PatchConvOptions = {}) {
     super();

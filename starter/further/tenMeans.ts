@@ -16,14 +16,14 @@ export interface TenMeans {
   cols: number;
 }
 
-/** The mean image of each digit 0..9 over `split` (default: the 60,000 training images). */
-export function tenMeanDigits(split: MnistSplit = loadMnist().train): TenMeans {
-  throw new Error('Not implemented yet: tenMeanDigits (chapter)');
-}
-
 /** The ten means as `{data, shape}` images, ready for the plots' `imageGrid`. */
 export function meanImages(means: TenMeans): { data: Float64Array; shape: [number, number] }[] {
   throw new Error('Not implemented yet: meanImages (chapter)');
+}
+
+/** The mean image of each digit 0..9 over `split` (default: the 60,000 training images). */
+export function tenMeanDigits(split: MnistSplit = loadMnist().train): TenMeans {
+  throw new Error('Not implemented yet: tenMeanDigits (chapter)');
 }
 
 /** The chapter's two distances. */
