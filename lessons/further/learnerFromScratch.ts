@@ -174,6 +174,7 @@ export class EventLearner extends LoopLearner {
           await this.phase('Train', () => this.allBatches(true));
           await this.phase('Validate', () => this.allBatches(false));
         });
+        await new Promise((resolve) => setImmediate(resolve)); // lets a notebook draw between epochs
       }
     });
   }
