@@ -13,9 +13,10 @@ import { writeRun } from '../scripts/notebooks/run';
 
 const root = findProjectRoot(__dirname);
 
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'scripts/notebooks/run.ts'), ...args], {
     cwd: root,
+    env,
     encoding: 'utf8',
     timeout: 180_000,
   });
@@ -29,19 +30,32 @@ const text = (o: Output | undefined): string => (o && o.output_type === 'stream'
 describe('notebook runner: npm run notebooks on fixtures', function () {
   this.timeout(240_000);
   let out: string;
+  let jupyterData: string;
   let result: ReturnType<typeof runCli>;
 
   before(() => {
+    ensureDistBuilt(root, (line) => console.log(`      ${line}`));
     out = mkdtempSync(join(tmpdir(), 'nb-runner-'));
-    result = runCli(['--no-build', '--timeout', '60', '--out', out, fixturePath(root, 'display.ipynb'), fixturePath(root, 'failing.ipynb')]);
+    jupyterData = mkdtempSync(join(tmpdir(), 'nb-runner-jupyter-'));
+    result = runCli(['--no-build', '--trust', '--timeout', '60', '--out', out, fixturePath(root, 'display.ipynb'), fixturePath(root, 'failing.ipynb')],
+      { ...process.env, JUPYTER_DATA_DIR: jupyterData });
   });
-  after(() => rmSync(out, { recursive: true, force: true }));
+  after(() => {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(jupyterData, { recursive: true, force: true });
+  });
 
   it('exits non-zero because one notebook failed, after running both', () => {
     expect(result.status, result.stderr).to.equal(1);
     expect(result.stdout).to.match(/\[display\] cell 1\/7 ok \d+\.\ds/);
     expect(result.stdout).to.match(/\[display\] done: 6 cells/);
     expect(result.stderr).to.match(/1 of 2 notebook\(s\) failed: failing\.ipynb/);
+  });
+
+  it('--trust signs the notebooks that ran (where Jupyter is installed) and says so in one line', () => {
+    const line = result.stdout.split('\n').find((l) => l.startsWith('trust: '));
+    expect(line, result.stdout).to.match(/^trust: (1 notebook\(s\) marked trusted for this user|Jupyter is not installed here)/);
+    if (line?.includes('marked trusted')) expect(existsSync(join(jupyterData, 'nbsignatures.db')), 'signature database').to.equal(true);
   });
 
   it('fills streams, execution counts and the last value of a cell', () => {

@@ -10,6 +10,7 @@ import { killAllKernels } from './kernel';
 import { serializeNotebook, writeFileAtomic } from './nbformat';
 import { ensureDistBuilt, findProjectRoot, projectNotebooks } from './project';
 import { runExport } from '../export';
+import { describeTrust, trustNotebooks } from './trust';
 import { exitOnSignals, exitWithParentIfAsked } from '../reaper';
 
 /** How often a long cell says it is still running. */
@@ -20,6 +21,8 @@ export interface RunOptions {
   outDir: string;
   cellTimeoutS: number;
   build: boolean;
+  /** Sign the executed notebooks for the local user (`jupyter trust`), so Jupyter shows their SVG and HTML. */
+  trust: boolean;
 }
 
 const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
@@ -31,11 +34,12 @@ A failed run writes <out>/<name>.failed.ipynb and .failed.html instead, keeping 
 options:
   --out <dir>         output folder (default: build)
   --timeout <s>       per-cell time limit in seconds (default: 900)
-  --no-build          do not run \`npm run build\` when dist/ is stale
+  --no-build          do not export the notebooks or run \`npm run build\` first
+  --trust             mark the executed notebooks trusted for this user (jupyter trust)
   -h, --help          this text`;
 
 export function parseArgs(argv: readonly string[], root: string): RunOptions | 'help' {
-  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true };
+  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true, trust: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -46,6 +50,7 @@ export function parseArgs(argv: readonly string[], root: string): RunOptions | '
     if (arg === '-h' || arg === '--help') return 'help';
     else if (arg === '--out') options.outDir = resolve(value());
     else if (arg === '--no-build') options.build = false;
+    else if (arg === '--trust') options.trust = true;
     else if (arg === '--timeout') {
       const raw = value();
       const seconds = Number(raw);
@@ -171,10 +176,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.notebooks.length === 0) throw new Error(`no notebooks: ${join(root, 'notebooks')} has no .ipynb file`);
   if (options.build) exportAndBuild(root, options.notebooks);
   const failed: string[] = [];
+  const written: string[] = [];
   for (const path of options.notebooks) {
     const run = await runOne(path, options, root);
     if (!run || run.failure) failed.push(basename(path));
+    else written.push(runPaths(options.outDir, basename(path, '.ipynb'), false).ipynbPath);
   }
+  if (options.trust) console.log(describeTrust(trustNotebooks(written)));
   const total = options.notebooks.length;
   if (failed.length) console.error(`\n${failed.length} of ${total} notebook(s) failed: ${failed.join(', ')}`);
   else console.log(`\nall ${total} notebook(s) ran; outputs in ${relative(process.cwd(), options.outDir) || '.'}`);
