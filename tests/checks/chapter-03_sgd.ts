@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { tf } from '../../src/backend';
 import { Parameter } from '../../src/autograd';
 import type { LessonCheck } from './types';
-import { checksFor, fn, tensorData, thrown } from './probe';
+import { checksFor, fn, tensorData, thrown, tidyPlain } from './probe';
 
 const check = checksFor('03_sgd');
 
@@ -38,7 +38,7 @@ export const sgdChecks: LessonCheck[] = [
   check(15, 'the quadratic model and the mean squared error', (mod) => {
     const quadratic = fn<(t: tf.Tensor, p: tf.Tensor) => tf.Tensor>(mod, 'quadratic');
     const mse = fn<(a: tf.Tensor, b: tf.Tensor) => tf.Scalar>(mod, 'mse');
-    return tf.tidy(() => ({
+    return tidyPlain(() => ({
       quadratic: tensorData(quadratic(tf.tensor1d([0, 1, 2]), tf.tensor1d([1, 2, 3])), 'quadratic').values,
       mse: tensorData(mse(tf.tensor1d([1, 2]), tf.tensor1d([3, 2])), 'mse').values[0],
       tooFew: thrown(() => quadratic(tf.tensor1d([0]), tf.tensor1d([1, 2]))),

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { tf } from '../../src/backend';
 import type { LessonCheck } from './types';
-import { checksFor, fn, tensorData, thrown } from './probe';
+import { checksFor, fn, tensorData, thrown, tidyPlain } from './probe';
 
 const check = checksFor('04_mnist_loss');
 
@@ -38,7 +38,7 @@ export const mnistLossChecks: LessonCheck[] = [
   }),
   check(29, 'linear1 is xb @ weights + bias, and checks its shapes', (mod) => {
     const linear1 = fn<(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor>(mod, 'linear1');
-    const out = tf.tidy(() => ({
+    const out = tidyPlain(() => ({
       product: tensorData(linear1(tf.tensor2d([[1, 2], [0, 1]]), tf.tensor2d([[3], [4]]), tf.tensor1d([1])), 'linear1'),
       mismatch: thrown(() => linear1(tf.zeros([2, 3]), tf.zeros([2, 1]), tf.zeros([1]))),
     }));
@@ -84,7 +84,7 @@ export const mnistLossChecks: LessonCheck[] = [
   check(21, 'sigmoid maps to (0,1), 0.5 at 0, increasing; the book\'s formula equals the library', (mod) => {
     const values = fn<(xs: number[]) => number[]>(mod, 'sigmoidValues')([-4, -1, 0, 1, 4]);
     const byHand = fn<(x: tf.Tensor) => tf.Tensor>(mod, 'sigmoid');
-    return { values, byHand: tf.tidy(() => tensorData(byHand(tf.tensor1d([-3, 0.5, 2])), 'sigmoid')) };
+    return { values, byHand: tidyPlain(() => tensorData(byHand(tf.tensor1d([-3, 0.5, 2])), 'sigmoid')) };
   }, ({ values: v, byHand }) => {
     expect(v).to.have.length(5);
     expect(v[2]).to.be.closeTo(0.5, 1e-7);

@@ -31,6 +31,17 @@ export function thrown(body: () => unknown): string | null {
   }
 }
 
+/** Like `tf.tidy` for a body that returns plain data: every tensor it makes is disposed after it. */
+export function tidyPlain<T>(body: () => T): T {
+  const engine = tf.engine();
+  engine.startScope();
+  try {
+    return body();
+  } finally {
+    engine.endScope();
+  }
+}
+
 /** Runs `body` and counts the tensors it leaves behind: `[result, leaked]`. */
 export function counted<T>(body: () => T): [T, number] {
   const before = tf.memory().numTensors;
