@@ -532,8 +532,14 @@ class BlockPool {
 
   int Helpers() const { return static_cast<int>(threads_.size()); }
 
-  // Runs block(b) for b in [0, count), here and on the helpers.
+  // Runs block(b) for b in [0, count), here and on the helpers (only here while another thread,
+  // e.g. a worker_thread's convolution, has the helpers).
   void Run(int64_t count, const std::function<void(int64_t)>& block) {
+    std::unique_lock<std::mutex> caller(caller_, std::try_to_lock);
+    if (!caller.owns_lock()) {
+      for (int64_t b = 0; b < count; b++) block(b);
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &block;
@@ -573,6 +579,7 @@ class BlockPool {
   }
 
   std::vector<std::thread> threads_;
+  std::mutex caller_;  // one job at a time
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   const std::function<void(int64_t)>* job_ = nullptr;

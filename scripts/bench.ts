@@ -13,7 +13,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BACKEND_ORDER, BackendName, initBackend, formatBackendReport, parseBackendName } from '../src/backend';
 import { mnistDataDir } from '../src/data/mnist';
-import { projectRoot } from '../src/data/mnistSample';
+import { BOOK_DEFAULTS } from '../src/defaults';
+import { projectRoot } from '../src/projectRoot';
 import { PHASES, runWorkload, WorkloadResult } from './bench/workload';
 import { exitOnSignals, exitWithParent, exitWithParentIfAsked, spawnGroup } from './reaper';
 
@@ -43,7 +44,7 @@ export function defaultTorchScript(): string {
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
-    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: 42, compareTorch: false,
+    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: BOOK_DEFAULTS.seed, compareTorch: false,
     torchScript: '', python: '/usr/bin/python3', child: null,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -73,7 +73,7 @@ function main() {
   }
   const lib = process.env.BLAS_LIB || 'openblas';
   const args = [
-    '-O3', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tfjs_blas', '-DNAPI_VERSION=8',
+    '-O3', '-ffp-contract=off', '-std=c++17', '-pthread', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=tfjs_blas', '-DNAPI_VERSION=8',
     `-I${path.dirname(napiHeader)}`, `-I${path.dirname(cblasHeader)}`,
   ];
   if (lib === 'openblas') args.push('-DPACK_OPENBLAS');

@@ -16,7 +16,8 @@ import * as ts from 'typescript';
 import { exportModules, ExportError, ExportedModule, GENERATED_MARK } from './export/modules';
 import { buildExercises, exercisePath, EXERCISES_DIR } from './export/exercises';
 import { readNotebook, serializeNotebook, writeFileAtomic } from './notebooks/nbformat';
-import { findProjectRoot, projectNotebooks } from './notebooks/project';
+import { projectNotebooks } from './notebooks/project';
+import { projectRoot } from '../src/projectRoot';
 import { generateStarter, lessonFiles, staleFiles, writeStarter } from './make-starter';
 
 export { exportModules, ExportError } from './export/modules';
@@ -129,7 +130,7 @@ function syncExercises(root: string, notebooks: string[], options: CliOptions, o
 }
 
 export function runExport(argv: readonly string[], log: (line: string) => void = console.log): number {
-  const root = findProjectRoot(__dirname);
+  const root = projectRoot(__dirname);
   const options = parseArgs(argv, root);
   if (options === 'help') {
     log(USAGE);

@@ -20,10 +20,11 @@ import type { LessonCheck } from '../tests/checks/types';
 import { exportModules } from './export/modules';
 import { exitOnSignals, exitWithParentIfAsked, removeTempDir, trackDir } from './reaper';
 import {
-  buildReport, judge, mochaSuites, planGrading, probeAll, projectRoot, selectChecks,
+  buildReport, judge, mochaSuites, planGrading, probeAll, selectChecks,
   type CheckResult, type GradeOptions, type GradeReport, type Probed, type Row,
 } from './grading/engine';
 import { allChildrenGone } from './grading/probe-file';
+import { projectRoot } from '../src/projectRoot';
 
 export { projectRoot, selectChecks };
 export type { CheckResult, GradeOptions, GradeReport, Row };

@@ -14,7 +14,8 @@ import { createConnection, createServer, Socket } from 'net';
 import { join, relative } from 'path';
 import { findJupyterLab, findJupyterNotebook, JupyterApp } from './notebooks/jupyterApps';
 import { installProjectKernelspec, jupyterEnv } from './notebooks/kernelspec';
-import { ensureDistBuilt, findProjectRoot } from './notebooks/project';
+import { ensureDistBuilt } from './notebooks/project';
+import { projectRoot } from '../src/projectRoot';
 import { EXIT_WITH_PARENT_ENV, exitWithParent } from './reaper';
 
 export { findJupyterLab } from './notebooks/jupyterApps';
@@ -130,7 +131,7 @@ export function chooseApp(root: string, ui = process.env.JUPYTER_UI): { app: Jup
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const root = findProjectRoot();
+  const root = projectRoot();
   const kernelJson = installProjectKernelspec(root);
   console.log(`lab: tslab kernelspec at ${relative(root, kernelJson)} (JUPYTER_PATH=${join(root, '.jupyter')})`);
   const { app, line } = chooseApp(root);

@@ -112,6 +112,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
     accel.loadBlasAddon();
     await activate('cpu');
     accel.installBlasKernels();
+    lastBlasNote = accel.blasDescription();
   },
   async wasm() {
     require('@tensorflow/tfjs-backend-wasm');
@@ -120,6 +121,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
   async cpu() {
     // Plain cpu means the backend's own kernels, even after 'cpu+blas' was active in this process.
     (require('./accel') as typeof import('./accel')).uninstallBlasKernels();
+    lastBlasNote = null;
     await activate('cpu');
   },
 };
@@ -138,6 +140,8 @@ let current: BackendChoice | null = null;
 let forcing: BackendName | null = null;
 /** The adapter line the webgpu loader leaves for the report. */
 let lastAdapterNote: string | null = null;
+/** The kernels line the cpu+blas loader leaves for the report. */
+let lastBlasNote: string | null = null;
 const setupHooks: ((choice: BackendChoice) => Promise<void> | void)[] = [];
 
 /**
@@ -209,6 +213,7 @@ export async function initBackend(request?: string, options: InitBackendOptions 
     choice = { name: picked, tfName: tf.getBackend(), how: 'best available', skipped, notes: [] };
   }
   if (choice.name === 'webgpu' && lastAdapterNote !== null) choice.notes.push(lastAdapterNote);
+  if (choice.name === 'cpu+blas' && lastBlasNote !== null) choice.notes.push(lastBlasNote);
   for (const hook of setupHooks) await hook(choice);
   current = choice;
   return choice;

@@ -3,11 +3,11 @@
  * order PyTorch and fastai use) and returns a scalar tensor the caller owns.
  */
 import { tf } from './backend';
+import { CROSS_ENTROPY_KERNEL, MNIST_LOSS_KERNEL } from './kernelNames';
 
-/** `torch.sigmoid(x)` / `x.sigmoid()`: squashes any number into (0, 1). */
-export function sigmoid(x: tf.Tensor): tf.Tensor {
-  return tf.sigmoid(x);
-}
+export { MNIST_LOSS_KERNEL, MNIST_LOSS_GRAD_KERNEL, CROSS_ENTROPY_KERNEL, CROSS_ENTROPY_GRAD_KERNEL } from './kernelNames';
+
+export { sigmoid } from './activations';
 
 /**
  * Targets shaped like the predictions. `[n]` targets next to `[n, 1]` predictions would broadcast
@@ -38,26 +38,17 @@ export function mnistLossCore(predictions: tf.Tensor, targets: tf.Tensor): tf.Sc
 }
 
 /**
- * A backend may register a kernel of this name that computes the whole `mnistLoss` (sigmoid,
- * where, mean) in one pass, with a gradient kernel `MNIST_LOSS_GRAD_KERNEL` (the cpu+blas backend
- * does, src/accel/mnistLossKernel.ts). Inputs `predictions` and `targets` of the same size; output
- * the scalar loss. Without it `mnistLoss` runs the ordinary ops, with the same result.
+ * Runs a fused loss kernel (src/kernelNames.ts) when the active backend registers it and the
+ * predictions are float32, else null (the caller then runs the ordinary ops, with the same result).
  */
-export const MNIST_LOSS_KERNEL = 'FastbookMnistLoss';
-export const MNIST_LOSS_GRAD_KERNEL = 'FastbookMnistLossGrad';
-/** Likewise for `crossEntropy` (inputs `predictions`, the logits, and `targets`, the class indices). */
-export const CROSS_ENTROPY_KERNEL = 'FastbookCrossEntropy';
-export const CROSS_ENTROPY_GRAD_KERNEL = 'FastbookCrossEntropyGrad';
-
-/** Runs a fused loss kernel when the active backend registers it (and the predictions are float32), else null. */
-function fusedLoss(kernel: string, predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar | null {
+function runLossKernel(kernel: string, predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar | null {
   if (predictions.dtype !== 'float32' || tf.getKernel(kernel, tf.getBackend()) === undefined) return null;
   return tf.engine().runKernel(kernel, { predictions, targets }) as tf.Scalar;
 }
 
 /** The book's `mnist_loss`: `predictions.sigmoid()` then `mnistLossCore` (binary, targets 0/1). */
 export function mnistLoss(predictions: tf.Tensor, targets: tf.Tensor): tf.Scalar {
-  const fused = predictions.size === targets.size ? fusedLoss(MNIST_LOSS_KERNEL, predictions, targets) : null;
+  const fused = predictions.size === targets.size ? runLossKernel(MNIST_LOSS_KERNEL, predictions, targets) : null;
   return fused ?? tf.tidy(() => mnistLossCore(tf.sigmoid(predictions), targets));
 }
 
@@ -90,7 +81,7 @@ function checkClassTargets(logits: tf.Tensor, targets: tf.Tensor, fn: string): v
  */
 export function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   checkClassTargets(logits, targets, 'crossEntropy');
-  const fused = fusedLoss(CROSS_ENTROPY_KERNEL, logits, targets);
+  const fused = runLossKernel(CROSS_ENTROPY_KERNEL, logits, targets);
   if (fused !== null) return fused;
   return tf.tidy(() => {
     const nClasses = logits.shape[1] as number;

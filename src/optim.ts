@@ -4,21 +4,12 @@
  */
 import { tf } from './backend';
 import { Parameter } from './autograd';
+import { SGD_STEP_KERNEL, SgdStepAttrs } from './kernelNames';
 
-/**
- * A backend may register a kernel of this name that does a whole SGD update of one parameter in one
- * pass (the cpu+blas backend does, src/accel/sgdKernel.ts). Inputs `param`, `grad` and, with
- * momentum after the first step, `buf`; attributes `SgdStepAttrs`; outputs the new values and, with
- * momentum, the new buffer. Without it the optimizers use ordinary tensor ops, with the same result.
- */
-export const SGD_STEP_KERNEL = 'FastbookSgdStep';
+export { SGD_STEP_KERNEL } from './kernelNames';
+export type { SgdStepAttrs } from './kernelNames';
 
-export interface SgdStepAttrs {
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-}
-
+/** Whether the active backend registers the fused SGD update (src/kernelNames.ts; the same numbers as the ordinary ops). */
 function fusedStepAvailable(): boolean {
   return tf.getKernel(SGD_STEP_KERNEL, tf.getBackend()) !== undefined;
 }
@@ -75,10 +66,7 @@ export class BasicOptim implements Optimizer {
   }
 
   step(): void {
-    const fused = fusedStepAvailable();
-    updateEach(this.params, (p, g) => {
-      p.value.assign(fused ? fusedStep(p, g, undefined, { lr: this.lr, momentum: 0, weightDecay: 0 })[0] : p.value.sub(g.mul(this.lr)));
-    });
+    updateEach(this.params, (p, g) => p.value.assign(p.value.sub(g.mul(this.lr))));
   }
 
   zeroGrad(): void {

@@ -4,6 +4,7 @@
  * `seed(n)` makes a whole training run repeatable. Values are made in JavaScript, so they are
  * identical on every tensor backend.
  */
+import { BOOK_DEFAULTS } from './defaults';
 
 /** A small seeded generator: sfc32 for uniforms, Box-Muller for normals. */
 export class Rng {
@@ -14,7 +15,7 @@ export class Rng {
   /** The second normal of the last Box-Muller pair, served on the next `normal()` call. */
   private spare: number | null = null;
 
-  constructor(seedValue = 42) {
+  constructor(seedValue = BOOK_DEFAULTS.seed) {
     this.reset(seedValue);
   }
 
@@ -132,7 +133,7 @@ export function seed(n: number): void {
   shared.reset(n);
 }
 
-/** The pack's shared seeded generator (starts seeded with 42). */
+/** The pack's shared seeded generator (starts seeded with `BOOK_DEFAULTS.seed`, 42). */
 export function rng(): Rng {
   return shared;
 }

@@ -5,14 +5,15 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, basename } from 'path';
-import { inspectPage, findChromium, PageReport } from '../scripts/notebooks/browser';
+import { inspectPage, findChromium, PageReport } from './support/browser';
 import { HANGUL_FONTS, HANGUL_MONO_FONTS, notebookToHtml } from '../scripts/notebooks/html';
 import { isPlotOutput, parseNotebook } from '../scripts/notebooks/nbformat';
-import { ensureDistBuilt, findProjectRoot } from '../scripts/notebooks/project';
+import { ensureDistBuilt } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
 import { writeFileAtomic } from '../scripts/notebooks/nbformat';
-import { executedOnce, fixturePath, notebooksUnderTest, onCi } from '../scripts/notebooks/testing';
+import { executedOnce, fixturePath, notebooksUnderTest, onCi } from './support/notebookRuns';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 const HANGUL = /[\uac00-\ud7a3]/;
 
 /** Hangul text Chromium drew in none of the page's Hangul fonts: system fallback at best, empty boxes at worst. */

@@ -1,8 +1,9 @@
 // Grading a hostile student copy: code that patches the checks or their assertion library, spawns
 // a process to rewrite the report later, exhausts memory, exits, kills the grader, re-exports the
-// reference solution, or sits in a folder that is not next to src/. None of it can raise the score
-// above what the student's code earns, and nothing of it outlives grading.
-import { execFile } from 'child_process';
+// reference solution, loops forever while the grader is killed, or sits in a folder that is not next
+// to src/. None of it can raise the score above what the student's code earns, and nothing of it
+// outlives grading.
+import { execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { expect } from 'chai';
@@ -41,6 +42,70 @@ function processWith(marker: string): number[] {
     }
   }
   return found;
+}
+
+/** The processes below `pid` (children, grandchildren, ...) that still run (Linux /proc; zombies count as gone). */
+function descendants(pid: number): { pid: number; args: string }[] {
+  const all: { pid: number; ppid: number; zombie: boolean; args: string }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      all.push({ pid: Number(entry), ppid: Number(fields[1]), zombie: fields[0] === 'Z', args });
+    } catch {
+      // gone
+    }
+  }
+  const out: { pid: number; args: string }[] = [];
+  const walk = (parent: number): void => {
+    for (const p of all) {
+      if (p.ppid === parent && !p.zombie) {
+        out.push({ pid: p.pid, args: p.args });
+        walk(p.pid);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** True while `pid` runs (a zombie counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Files named `name` anywhere under `dir`. */
+function filesNamed(dir: string, name: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name === name) found.push(path.join(d, e.name));
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+async function waitUntil(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 describe('grading a hostile student copy', function () {
@@ -115,6 +180,46 @@ export function zipPairs(a: unknown, b: unknown): unknown[][] { process.kill(pro
     const r = readReport(report);
     expect(r.results.find((x) => x.question === 4)!.reason).to.match(/^exited with code 7/);
     expect(r.results.find((x) => x.question === 26)!.reason).to.match(/process\.kill is not allowed/);
+  });
+
+  it('a grader SIGKILLed while a student function loops forever leaves no grading process running', async function () {
+    if (process.platform !== 'linux') this.skip(); // reads /proc
+    // The student's function says (in its own temporary folder) that it started, then never returns.
+    const { dir, report } = student(`
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+export function doubleOdds(xs: number[]): number[] {
+  fs.writeFileSync(path.join(os.tmpdir(), 'looping-forever'), String(process.pid));
+  for (;;) { /* spin */ }
+}
+`);
+    const tmp = fs.mkdtempSync(path.join(base, 'tmp-'));
+    const grader = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'scripts/grade.ts', dir, '--files', 'questionnaire', '--questions', '4', '--timeout', '120000', '--report', report], {
+      cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, QUIET_BACKEND: '1', TMPDIR: tmp },
+    });
+    let stderr = '';
+    grader.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    const exited = new Promise<void>((resolve) => grader.on('exit', () => resolve()));
+    let below: { pid: number; args: string }[] = [];
+    try {
+      await waitUntil(`the student's function to start looping\n${stderr}`, () => filesNamed(tmp, 'looping-forever').length > 0, 120000);
+      below = descendants(grader.pid!);
+      const looping = Number(fs.readFileSync(filesNamed(tmp, 'looping-forever')[0], 'utf8'));
+      expect(below.map((p) => p.pid), 'the looping grading child is the grader\'s').to.include(looping);
+      expect(below.find((p) => p.pid === looping)!.args).to.include('--worker');
+      process.kill(grader.pid!, 'SIGKILL');
+      await exited;
+      const left = (): { pid: number; args: string }[] => below.filter((p) => running(p.pid));
+      await waitUntil('every grading process to end', () => left().length === 0, 5000).catch(() => {
+        throw new Error(`still running 5 s after SIGKILL: ${left().map((p) => `${p.pid} ${p.args}`).join('; ')}`);
+      });
+      await waitUntil('the grading child\'s temporary folder to go', () => filesNamed(tmp, 'looping-forever').length === 0, 5000);
+      expect(fs.existsSync(report), 'a killed grader writes no report').to.equal(false);
+    } finally {
+      if (grader.exitCode === null && grader.signalCode === null) grader.kill('SIGKILL');
+      for (const p of below) if (running(p.pid)) process.kill(p.pid, 'SIGKILL');
+    }
   });
 
   it('a file that re-exports the reference solution fails every check, saying so', async () => {

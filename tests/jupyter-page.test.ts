@@ -22,13 +22,14 @@ import {
   prepareSite,
   processesWith,
   startLabServer,
-} from '../scripts/notebooks/jupyterPage';
+} from './support/jupyterPage';
 import { writeFileAtomic } from '../scripts/notebooks/nbformat';
-import { ensureDistBuilt, findProjectRoot } from '../scripts/notebooks/project';
-import { executedOnce, fixturePath, notebooksUnderTest, onCi } from '../scripts/notebooks/testing';
+import { ensureDistBuilt } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
+import { executedOnce, fixturePath, notebooksUnderTest, onCi } from './support/notebookRuns';
 import { trustNotebooks } from '../scripts/notebooks/trust';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 const outDir = join(root, 'build', 'jupyter-page');
 const siteDir = join(outDir, 'site');
 const APT = 'jupyter-notebook chromium';

@@ -68,9 +68,27 @@ describe('lib: Learner', () => {
     });
     expect(validLoss).to.be.closeTo(whole[0], 1e-5);
     expect(acc).to.be.closeTo(whole[1], 1e-5);
-    const [l2, a2] = s.learn.validate();
+    const [l2, a2] = await s.learn.validate();
     expect(l2).to.be.closeTo(whole[0], 1e-5);
     expect(a2).to.be.closeTo(whole[1], 1e-5);
+    teardown(s);
+  });
+
+  it('validate() is one Validate phase through the callbacks, its result the Recorder\'s', async () => {
+    const s = setup(4);
+    const seen: EventName[] = [];
+    class Spy extends Callback {
+      override beforeValidate(): void { seen.push('beforeValidate'); }
+      override afterValidate(): void { seen.push('afterValidate'); }
+      override beforeTrain(): void { seen.push('beforeTrain'); }
+    }
+    s.learn.cbs.push(new Spy());
+    const start = tf.memory().numTensors;
+    const values = await s.learn.validate();
+    expect(seen).to.deep.equal(['beforeValidate', 'afterValidate']);
+    expect(values).to.deep.equal(s.learn.recorder.validValues);
+    expect(values.length).to.equal(2);
+    expect(tf.memory().numTensors).to.equal(start);
     teardown(s);
   });
 

@@ -7,9 +7,9 @@ import { join, relative } from 'path';
 import MarkdownIt from 'markdown-it';
 import { markdown } from '../scripts/notebooks/html';
 import { joinText, readNotebook } from '../scripts/notebooks/nbformat';
-import { findProjectRoot } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 
 interface MarkdownProblem {
   /** 1-based line in the cell's source. */

@@ -6,10 +6,11 @@ import { mkdirSync, readFileSync } from 'fs';
 import { basename, join } from 'path';
 import { installProjectKernelspec, jupyterEnv, KERNEL_NAME } from '../scripts/notebooks/kernelspec';
 import { CodeCell, parseNotebook } from '../scripts/notebooks/nbformat';
-import { ensureDistBuilt, findProjectRoot } from '../scripts/notebooks/project';
-import { fixturePath, jupyterPython, notebooksUnderTest, onCi } from '../scripts/notebooks/testing';
+import { ensureDistBuilt } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
+import { fixturePath, jupyterPython, notebooksUnderTest, onCi } from './support/notebookRuns';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 const outDir = join(root, 'build', 'nbclient');
 const APT = 'jupyter-nbconvert python3-nbclient jupyter-client';
 

@@ -6,12 +6,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
 import { DisplayDataOutput, isPlotOutput, Notebook, Output, parseNotebook } from '../scripts/notebooks/nbformat';
-import { ensureDistBuilt, findProjectRoot } from '../scripts/notebooks/project';
-import { executedOnce, fixturePath, notebooksUnderTest } from '../scripts/notebooks/testing';
+import { ensureDistBuilt } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
+import { executedOnce, fixturePath, notebooksUnderTest } from './support/notebookRuns';
 import { executeNotebook, NotebookRun } from '../scripts/notebooks/execute';
 import { writeRun } from '../scripts/notebooks/run';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'scripts/notebooks/run.ts'), ...args], {

@@ -7,7 +7,7 @@ import { Notebook, parseNotebook, DisplayDataOutput } from '../scripts/notebooks
 import { OutputCollector } from '../scripts/notebooks/outputs';
 import { parseArgs } from '../scripts/notebooks/run';
 import { decodeMessage, encodeMessage, JupyterMessage, newHeader } from '../scripts/notebooks/wire';
-import { findProjectRoot } from '../scripts/notebooks/project';
+import { projectRoot } from '../src/projectRoot';
 import { tslabKernelspec } from '../scripts/notebooks/kernelspec';
 import { existsSync } from 'fs';
 
@@ -85,7 +85,7 @@ describe('notebook runner parts', () => {
   });
 
   it('parses runner options; the kernelspec runs this project\'s tslab', () => {
-    const root = findProjectRoot(__dirname);
+    const root = projectRoot(__dirname);
     const opts = parseArgs(['--timeout', '2.5', '--out', '/tmp/x', '--no-build'], root);
     expect(opts).to.not.equal('help');
     if (opts === 'help') return;

@@ -7,10 +7,10 @@ import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { findProjectRoot } from '../scripts/notebooks/project';
-import { fixturePath } from '../scripts/notebooks/testing';
+import { projectRoot } from '../src/projectRoot';
+import { fixturePath } from './support/notebookRuns';
 
-const root = findProjectRoot(__dirname);
+const root = projectRoot(__dirname);
 const GONE_WITHIN_MS = 5000;
 
 interface Proc { pid: number; ppid: number; zombie: boolean; args: string[] }

@@ -5,6 +5,7 @@
  */
 import { tf } from '../../src/backend';
 import { loadMnist, mnistDigitImages, mnistTensors, MnistSplit } from '../../src/data/mnist';
+import { BOOK_DEFAULTS } from '../../src/defaults';
 import { seed, rng } from '../../src/random';
 import { Parameter, backward, initParams } from '../../src/autograd';
 import { Conv2d, Flatten, Module, Linear, ReLU, Sequential } from '../../src/nn';
@@ -92,7 +93,7 @@ type Model = (xb: tf.Tensor) => tf.Tensor;
 /** The script's `validate`: mean of per-batch accuracies (batches of 256, in order), rounded to 4 places. */
 function validate(model: Model, valid: Images): number {
   const accs: tf.Scalar[] = [];
-  eachBatch(valid, 256, false, (xb, yb) => accs.push(tf.tidy(() => batchAccuracy(model(xb), yb))));
+  eachBatch(valid, BOOK_DEFAULTS.batchSize, false, (xb, yb) => accs.push(tf.tidy(() => batchAccuracy(model(xb), yb))));
   const mean = tf.tidy(() => tf.stack(accs).mean());
   const value = mean.dataSync()[0];
   tf.dispose([mean, ...accs]);
@@ -103,7 +104,7 @@ function validate(model: Model, valid: Images): number {
 function fit(model: Model, opt: Optimizer, train: Images, valid: Images, epochs: number): number[] {
   const hist: number[] = [];
   for (let e = 0; e < epochs; e++) {
-    eachBatch(train, 256, true, (xb, yb) => {
+    eachBatch(train, BOOK_DEFAULTS.batchSize, true, (xb, yb) => {
       backward(() => mnistLoss(model(xb), yb), opt.params).dispose();
       opt.step();
       opt.zeroGrad();
@@ -171,7 +172,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   const [linear1, linearSeconds] = timed(() => {
     const w = initParams([784, 1]);
     const b = initParams([1]);
-    const hist = fit((xb) => xb.matMul(w.value).add(b.value), new BasicOptim([w, b], 1.0), train, valid, 20);
+    const hist = fit((xb) => xb.matMul(w.value).add(b.value), new BasicOptim([w, b], BOOK_DEFAULTS.lr), train, valid, 20);
     w.dispose();
     b.dispose();
     return hist;

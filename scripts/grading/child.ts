@@ -88,13 +88,8 @@ async function runJob(job: ChildJob): Promise<void> {
     const started = Date.now();
     try {
       if (!check) throw new Error(`grader: no check with id ${id} (did tests/checks change while grading?)`);
-      if (check.probe) {
-        const value = toPlain(await check.probe(mod));
-        await send({ type: 'done', id, ok: true, value, legacy: false, ms: Date.now() - started });
-      } else {
-        await check.run!(mod);
-        await send({ type: 'done', id, ok: true, value: null, legacy: true, ms: Date.now() - started });
-      }
+      const value = toPlain(await check.probe(mod));
+      await send({ type: 'done', id, ok: true, value, ms: Date.now() - started });
     } catch (err) {
       await send({ type: 'done', id, ok: false, reason: shortReason(err), ms: Date.now() - started });
     }

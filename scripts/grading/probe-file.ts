@@ -128,7 +128,7 @@ function attempt(root: string, job: ChildJob, checks: Map<string, LessonCheck>, 
         if (message.id !== current) return; // only the check the child said it started
         if (timer) clearTimeout(timer);
         result.finished.set(message.id, message.ok
-          ? { ok: true, value: message.value, legacy: message.legacy === true, ms: Number(message.ms) || 0 }
+          ? { ok: true, value: message.value, ms: Number(message.ms) || 0 }
           : { ok: false, reason: shortReason(message.reason), ms: Number(message.ms) || 0 });
         current = null;
       }

@@ -18,13 +18,13 @@ export interface ChildJob {
 export type FromChild =
   | { type: 'imported'; reference: string[] }
   | { type: 'start'; id: string }
-  | { type: 'done'; id: string; ok: true; value: unknown; legacy: boolean; ms: number }
+  | { type: 'done'; id: string; ok: true; value: unknown; ms: number }
   | { type: 'done'; id: string; ok: false; reason: string; ms: number }
   | { type: 'reference'; reference: string[] };
 
 /** What the grader learned about one check from the child. */
 export type Outcome =
-  | { ok: true; value: unknown; legacy: boolean; ms: number }
+  | { ok: true; value: unknown; ms: number }
   | { ok: false; reason: string; ms: number };
 
 const REASON_MAX = 300;

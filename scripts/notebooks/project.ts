@@ -1,21 +1,10 @@
 /**
- * Where the project is, which notebooks it has, and whether dist/ (what notebooks import) is
+ * Which notebooks the project has, and whether dist/ (what notebooks import) is
  * up to date with src/ and lessons/.
  */
 import { spawnSync } from 'child_process';
 import { existsSync, readdirSync, statSync } from 'fs';
-import { dirname, join, relative } from 'path';
-
-/** The closest folder above `start` holding package.json and tsconfig.build.json. */
-export function findProjectRoot(start: string = __dirname): string {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'tsconfig.build.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no project root (package.json + tsconfig.build.json) above ${start}`);
-    dir = parent;
-  }
-}
+import { join, relative } from 'path';
 
 /** Every `notebooks/*.ipynb` of the project, sorted by name. */
 export function projectNotebooks(root: string): string[] {

@@ -8,7 +8,8 @@ import { executeNotebook, NotebookRun } from './execute';
 import { notebookToHtml } from './html';
 import { killAllKernels } from './kernel';
 import { serializeNotebook, writeFileAtomic } from './nbformat';
-import { ensureDistBuilt, findProjectRoot, projectNotebooks } from './project';
+import { ensureDistBuilt, projectNotebooks } from './project';
+import { projectRoot } from '../../src/projectRoot';
 import { runExport } from '../export';
 import { describeTrust, trustNotebooks } from './trust';
 import { exitOnSignals, exitWithParentIfAsked } from '../reaper';
@@ -167,7 +168,7 @@ function exportAndBuild(root: string, notebooks: readonly string[]): void {
 
 /** Runs every notebook (a failure stops only its own notebook); returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const root = findProjectRoot();
+  const root = projectRoot();
   const options = parseArgs(argv, root);
   if (options === 'help') {
     console.log(USAGE);

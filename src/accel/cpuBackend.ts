@@ -1,5 +1,5 @@
 /** The small part of tfjs's MathBackendCPU that the fast kernels use, checked at run time. */
-import { tf } from '../backend';
+import * as tf from '@tensorflow/tfjs';
 import { DataStorageLike, outputPool } from './bufferPool';
 
 export type KernelFunc = tf.KernelConfig['kernelFunc'];

@@ -6,7 +6,7 @@
  * kernels round it, and the row and total sums go through the addon's `reduce`, as the cpu+blas
  * Sum kernel does, so the loss and its gradient are the same to the last bit.
  */
-import { CROSS_ENTROPY_KERNEL, CROSS_ENTROPY_GRAD_KERNEL } from '../losses';
+import { CROSS_ENTROPY_KERNEL, CROSS_ENTROPY_GRAD_KERNEL } from '../kernelNames';
 import { KernelArgs, TensorInfo, outputFloats } from './cpuBackend';
 import { fusedLoss, lossDy, lossInputs, LossInputs } from './fusedLoss';
 import { BlasAddon } from './native';

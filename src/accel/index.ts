@@ -7,8 +7,11 @@
  * result arrays recycled through `bufferPool.ts`.
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
+ *
+ * A leaf below src/backend.ts: it imports TensorFlow.js itself and the kernel names from
+ * ../kernelNames, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
  */
-import { tf, onBackendReady } from '../backend';
+import * as tf from '@tensorflow/tfjs';
 import { loadBlasAddon, BlasAddon } from './native';
 import { blasBatchMatMul, blasFusedMatMul } from './matmulKernels';
 import { fastAdd, fastSub, fastMultiply, FAST_COMPARISONS } from './elementwiseKernels';
@@ -16,7 +19,7 @@ import { fastGather } from './gatherKernel';
 import { fastSum, fastMean } from './sumKernel';
 import { sgdStepKernel } from './sgdKernel';
 import { FAST_UNARY_KERNELS, fastUnary } from './unaryKernels';
-import { SGD_STEP_KERNEL } from '../optim';
+import { SGD_STEP_KERNEL } from '../kernelNames';
 import { outputPool, PoolableBackend } from './bufferPool';
 import { mnistLossKernels } from './mnistLossKernel';
 import { crossEntropyKernels } from './crossEntropyKernel';
@@ -140,7 +143,3 @@ export function blasDescription(): string {
   return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; im2col + sgemm Conv2D and its gradients; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
     'JS exp/log/sigmoid, fused mnist-loss, cross-entropy and linear/conv (+relu) layers; result buffers recycled';
 }
-
-onBackendReady((choice) => {
-  if (choice.name === 'cpu+blas' && blasKernelsActive()) choice.notes.push(blasDescription());
-});

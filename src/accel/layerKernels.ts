@@ -9,8 +9,8 @@
  * the finished product in float, the relu's gradient is dy * step(y), so the results are the
  * same to the last bit as matMul/conv2d, add and relu through the cpu+blas kernels.
  */
-import { tf } from '../backend';
-import { CONV2D_KERNEL, LINEAR_KERNEL } from '../nn';
+import * as tf from '@tensorflow/tfjs';
+import { CONV2D_KERNEL, LINEAR_KERNEL } from '../kernelNames';
 import type { BlasAddon } from './native';
 import { KernelArgs, TensorInfo, CpuBackendLike, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 import { runConv } from './convKernels';

@@ -6,7 +6,7 @@
  * value here is computed by the same formula and rounded to float32 at the same points as those
  * kernels round it, so the gradient is the same to the last bit (tests/accel-kernels.test.ts).
  */
-import { MNIST_LOSS_KERNEL, MNIST_LOSS_GRAD_KERNEL } from '../losses';
+import { MNIST_LOSS_KERNEL, MNIST_LOSS_GRAD_KERNEL } from '../kernelNames';
 import { KernelArgs, TensorInfo, outputFloats } from './cpuBackend';
 import { fusedLoss, lossDy, lossInputs } from './fusedLoss';
 

@@ -5,8 +5,8 @@
  * arithmetic without fused multiply-adds, so every intermediate is rounded to float32 exactly as
  * those kernels round it, and the result is the same to the last bit.
  */
-import { tf } from '../backend';
-import { SGD_STEP_KERNEL, SgdStepAttrs } from '../optim';
+import * as tf from '@tensorflow/tfjs';
+import { SGD_STEP_KERNEL, SgdStepAttrs } from '../kernelNames';
 import { KernelArgs, TensorInfo, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 import { BlasAddon } from './native';
 

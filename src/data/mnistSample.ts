@@ -21,6 +21,9 @@ import * as path from 'path';
 import { tf } from '../backend';
 import { loadMnist, mnistImage, MnistSplit } from './mnist';
 import { decodeGrayPng, encodeGrayPng } from './png';
+import { projectRoot } from '../projectRoot';
+
+export { projectRoot } from '../projectRoot';
 
 /** The dataset names `untarData` knows, as fastai's `URLs` constants. */
 export const URLs = { MNIST_SAMPLE: 'MNIST_SAMPLE' } as const;
@@ -51,17 +54,6 @@ export type MnistSampleCounts = Record<string, number>;
 interface Marker {
   format: number;
   counts: MnistSampleCounts;
-}
-
-/** The project root: the nearest folder above this file holding both package.json and node_modules. */
-export function projectRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'node_modules'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
 }
 
 /**

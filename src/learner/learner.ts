@@ -146,8 +146,7 @@ export class Learner {
     body: () => Promise<void>,
   ): Promise<void> {
     try {
-      if (name !== 'Train' && name !== 'Validate') this.callback(`before${name}`);
-      else this.callback(name === 'Train' ? 'beforeTrain' : 'beforeValidate');
+      this.callback(`before${name}`);
       await body();
     } catch (err) {
       if (!(err instanceof cancel)) throw err;
@@ -248,29 +247,21 @@ export class Learner {
   }
 
   /**
-   * fastai's `learn.validate()`: the validation loss and metrics (weighted by batch size) with the
-   * current parameters, `[validLoss, ...metrics]`.
+   * fastai's `learn.validate()`: one Validate phase over `dl` (default the validation set) with the
+   * current parameters, through the callbacks (the progress display aside, as fastai's `no_mbar`),
+   * and the Recorder's result: `[validLoss, ...metrics]`, weighted by batch size.
    */
-  validate(dl: DataLoader<TensorBatch> = this.dls.valid): number[] {
-    const fns = [this.lossFunc, ...this.metrics.map((m) => m.fn)];
-    let sums: tf.Tensor | null = null;
-    let count = 0;
-    for (const [xb, yb] of dl) {
-      const next: tf.Tensor = tf.tidy(() => {
-        const pred = this.model.forward(xb);
-        const row = tf.stack(fns.map((f) => f(pred, yb))).mul(xb.shape[0]);
-        return sums === null ? row : sums.add(row);
-      });
-      sums?.dispose();
-      xb.dispose();
-      yb.dispose();
-      sums = next;
-      count += xb.shape[0];
+  async validate(dl: DataLoader<TensorBatch> = this.dls.valid): Promise<number[]> {
+    this.orderedCbs = this.sortCbs().filter((cb) => !(cb instanceof ProgressCallback));
+    try {
+      await this.withEvents('Validate', CancelValidException, () => this.allBatches(dl, false));
+      const values = this.recorder.validValues;
+      if (values === null) throw new Error('Learner.validate: the DataLoader has no batches');
+      return values;
+    } finally {
+      this.orderedCbs = null;
+      this.recorder.reset();
     }
-    if (sums === null) throw new Error('Learner.validate: the DataLoader has no batches');
-    const values = Array.from(sums.dataSync(), (v) => v / count);
-    sums.dispose();
-    return values;
   }
 
   /** Frees the optimizer's state (not the model: it belongs to the caller). */

@@ -33,6 +33,11 @@ export class Recorder extends Callback {
   values: number[][] = [];
   /** The same with names and the time taken. */
   records: EpochResult[] = [];
+  /**
+   * The last Validate phase's `[validLoss, ...metrics]` (null before one, or when it saw no batch);
+   * `learn.validate()` returns it.
+   */
+  validValues: number[] | null = null;
   private trainSum: tf.Tensor | null = null;
   private validSums: tf.Tensor | null = null;
   private trainCount = 0;
@@ -51,7 +56,12 @@ export class Recorder extends Callback {
 
   override beforeEpoch(): void {
     this.reset();
+    this.validValues = null;
     this.started = performance.now();
+  }
+
+  override beforeValidate(): void {
+    this.validValues = null;
   }
 
   override afterBatch(): void {
@@ -70,10 +80,18 @@ export class Recorder extends Callback {
     this.validCount += bs;
   }
 
+  /** The phase's sums read back once: `[validLoss, ...metrics]`. */
+  override afterValidate(): void {
+    this.validValues = this.validSums === null ? null : Array.from(this.validSums.dataSync(), (v) => v / this.validCount);
+    this.validSums?.dispose();
+    this.validSums = null;
+    this.validCount = 0;
+  }
+
   override afterEpoch(): void {
     const nMetrics = this.learn.metrics.length;
     const train = this.trainSum === null ? NaN : this.trainSum.dataSync()[0] / this.trainCount;
-    const valid = this.validSums === null ? new Array<number>(nMetrics + 1).fill(NaN) : Array.from(this.validSums.dataSync(), (v) => v / this.validCount);
+    const valid = this.validValues ?? new Array<number>(nMetrics + 1).fill(NaN);
     const seconds = (performance.now() - this.started) / 1000;
     const metrics: Record<string, number> = {};
     this.learn.metrics.forEach((m, i) => {

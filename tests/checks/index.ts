@@ -19,7 +19,7 @@ function isLessonCheck(value: unknown): value is LessonCheck {
   const c = value as Partial<LessonCheck>;
   return typeof c.question === 'number' && typeof c.title === 'string'
     && typeof c.file === 'string'
-    && ((typeof c.probe === 'function' && typeof c.verify === 'function') || typeof c.run === 'function');
+    && typeof c.probe === 'function' && typeof c.verify === 'function';
 }
 
 /** The check-list modules of `dir` (default: this folder), as file names without extension, sorted. */

@@ -56,6 +56,22 @@ export function checksFor(file: string) {
   };
 }
 
+/** A check written as an object (`{ question, title, file, probe, verify }`), typed by what its probe returns. */
+export interface TypedCheck<D> {
+  question: number;
+  title: string;
+  file: string;
+  timeoutMs?: number;
+  probe(mod: LessonModule): D | Promise<D>;
+  verify(data: D): void;
+}
+
+/** A `LessonCheck` from a `TypedCheck` (the verify receives the probe's data as its type). */
+export function lessonCheck<D>(c: TypedCheck<D>): LessonCheck {
+  const { verify } = c;
+  return { ...c, verify: (data: unknown) => verify(data as D) };
+}
+
 const MAX_DEPTH = 32;
 
 /**
@@ -84,13 +100,10 @@ export function toPlain(value: unknown, depth = 0, seen: Set<object> = new Set()
   }
 }
 
-/** A check run in one process (the reference lessons in the test suite): probe, plain data, verify. */
+/**
+ * A check run in one process (the reference lessons in the test suite): probe, plain data (as the
+ * grading child would send it), verify.
+ */
 export async function runCheckInProcess(check: LessonCheck, mod: LessonModule): Promise<void> {
-  if (check.probe && check.verify) {
-    check.verify(structuredClone(toPlain(await check.probe(mod))));
-  } else if (check.run) {
-    await check.run(mod);
-  } else {
-    throw new Error(`check '${check.title}' has neither probe/verify nor run`);
-  }
+  check.verify(structuredClone(toPlain(await check.probe(mod))));
 }

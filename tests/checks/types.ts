@@ -29,12 +29,7 @@ export interface LessonCheck {
   /** Time limit for this check's probe in milliseconds (default 20000). */
   timeoutMs?: number;
   /** Calls the student's code (in the grading child) and returns what it observed, as plain data. */
-  probe?(mod: LessonModule): unknown;
+  probe(mod: LessonModule): unknown;
   /** Asserts on the probe's data (in the grader); throws when the lesson is wrong. */
-  verify?(data: unknown): void;
-  /**
-   * Legacy, not isolated: asserts in the grading child, next to the student's code (checks not yet
-   * split into probe and verify).
-   */
-  run?(mod: LessonModule): Promise<void> | void;
+  verify(data: unknown): void;
 }

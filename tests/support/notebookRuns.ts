@@ -4,9 +4,9 @@
  */
 import { spawnSync } from 'child_process';
 import { basename, join } from 'path';
-import { executeNotebook } from './execute';
-import { projectNotebooks } from './project';
-import { writeRun, WrittenRun } from './run';
+import { executeNotebook } from '../../scripts/notebooks/execute';
+import { projectNotebooks } from '../../scripts/notebooks/project';
+import { writeRun, WrittenRun } from '../../scripts/notebooks/run';
 
 const runs = new Map<string, Promise<WrittenRun>>();
 

@@ -15,7 +15,7 @@ import { randomBytes } from 'crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'fs';
 import { basename, dirname, join, relative } from 'path';
 import type { Browser, Page } from 'puppeteer-core';
-import { EXIT_WITH_PARENT_ENV, exitOnSignals, removeTempDir, tempDir } from '../reaper';
+import { EXIT_WITH_PARENT_ENV, exitOnSignals, removeTempDir, tempDir } from '../../scripts/reaper';
 
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
