@@ -50,8 +50,10 @@
 //   convolutions share their blocks with helper threads (loopThreads() - 1 of them) that take
 //   blocks only when they are running: the calling thread never waits for one to get a core.
 //   threads() -> number, setThreads(n) -> undefined: OpenBLAS's threads
-//   loopThreads() -> number: the threads that split binary/unary/reduce loops of 2^18 elements or
-//     more (OpenMP's count, OMP_NUM_THREADS or the cores; 1 when built without OpenMP)
+//   loopThreads() -> number: the threads that may share binary/unary/reduce/gather loops of 2^18
+//     elements or more and large convolutions (OpenMP's count, OMP_NUM_THREADS or the cores; 1
+//     when built without OpenMP): the calling thread and loopThreads() - 1 helpers that join in
+//     when they get a core (BlockPool)
 //   info() -> string
 #include <node_api.h>
 #include <cblas.h>
@@ -273,12 +275,17 @@ inline auto Apply(float x, float y) {
   }
 }
 
-// Loops over at least this many elements are split across OpenMP threads (when the addon is built
-// with OpenMP). Each output element is computed by one thread in the same way, so the results do
-// not depend on the number of threads. Smaller loops stay on the calling thread: waking a worker
-// costs more than it saves.
+// Loops over at least this many elements are split into pieces that the calling thread and the
+// BlockPool's helpers share. Each output element is computed by one thread in the same way, so the
+// results do not depend on the number of threads. Smaller loops stay on the calling thread: waking
+// a helper costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 18;
 
+// Pieces of a large loop: enough for two to four threads to share unevenly.
+constexpr int64_t kPieces = 8;
+
+// The threads that may share a loop: OpenMP's count (OMP_NUM_THREADS, else the cores) when built
+// with OpenMP, else 1.
 int64_t LoopThreads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
@@ -287,20 +294,92 @@ int64_t LoopThreads() {
 #endif
 }
 
-// Runs body(begin, end) over [0, count) in contiguous pieces, one per thread when `work` is large.
+// Helper threads that take pieces of a large loop or blocks of a convolution when they can, never
+// holding it up.
+//
+// An OpenMP loop ends at a barrier: every thread of the team must arrive. On a shared machine a
+// thread often waits for a core, and the whole loop waits with it: on the 2-core machine we
+// measured, with other jobs running, pixel similarity took about 110 ms with its large loops on
+// two OpenMP threads against 5 to 16 ms on one, and a CNN epoch 4.2 to 6.8 s against 3.4 s. Here
+// the calling thread takes pieces itself from a shared counter, and the helpers (LoopThreads() - 1
+// of them), woken when a job starts, take pieces too; the call waits only for pieces a helper has
+// already begun. A helper that is not running when the job starts simply finds nothing left.
+// Each piece is computed the same way whichever thread takes it, so results do not depend on the
+// number of threads. The helpers live as long as the process.
+class BlockPool {
+ public:
+  static BlockPool& Get() {
+    static BlockPool* pool = new BlockPool();  // never destroyed: helpers may outlive static destructors
+    return *pool;
+  }
+
+  int Helpers() const { return static_cast<int>(threads_.size()); }
+
+  // Runs block(b) for b in [0, count), here and on the helpers (only here while another thread,
+  // e.g. a worker_thread's convolution, has the helpers).
+  void Run(int64_t count, const std::function<void(int64_t)>& block) {
+    std::unique_lock<std::mutex> caller(caller_, std::try_to_lock);
+    if (!caller.owns_lock()) {
+      for (int64_t b = 0; b < count; b++) block(b);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &block;
+      count_ = count;
+      next_.store(0);
+      generation_++;
+    }
+    wake_.notify_all();
+    for (int64_t b; (b = next_.fetch_add(1)) < count;) block(b);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return busy_ == 0; });
+    job_ = nullptr;  // under the lock, where busy_ is 0: no helper can start on it any more
+  }
+
+ private:
+  BlockPool() {
+    int helpers = static_cast<int>(LoopThreads()) - 1;
+    for (int i = 0; i < helpers; i++) threads_.emplace_back([this] { Work(); });
+    for (auto& t : threads_) t.detach();
+  }
+
+  void Work() {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      const std::function<void(int64_t)>* job = job_;
+      const int64_t count = count_;
+      if (job == nullptr) continue;  // woke after that job had finished
+      busy_++;
+      lock.unlock();
+      for (int64_t b; (b = next_.fetch_add(1)) < count;) (*job)(b);
+      lock.lock();
+      if (--busy_ == 0) done_.notify_all();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex caller_;  // one job at a time
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t count_ = 0;
+  std::atomic<int64_t> next_{0};
+  uint64_t generation_ = 0;
+  int busy_ = 0;
+};
+
+// Runs body(begin, end) over [0, count) in contiguous pieces, shared with the helpers when `work` is large.
 template <typename Body>
 void Split(int64_t count, int64_t work, Body body) {
-#ifdef _OPENMP
-  if (work >= kParallelMin && count > 1) {
-#pragma omp parallel
-    {
-      const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-      const int64_t begin = count * t / threads, end = count * (t + 1) / threads;
-      if (begin < end) body(begin, end);
-    }
+  if (work >= kParallelMin && count > 1 && BlockPool::Get().Helpers() > 0) {
+    const int64_t pieces = std::min(count, kPieces);
+    BlockPool::Get().Run(pieces, [&](int64_t p) { body(count * p / pieces, count * (p + 1) / pieces); });
     return;
   }
-#endif
   body(0, count);
 }
 
@@ -434,9 +513,9 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   const int64_t count = n / outSize;
   auto finish = [&](int64_t i, double sum) { out[i] = static_cast<float>(mean ? sum / static_cast<double>(count) : sum); };
   if (leading && outSize > 1) {
-    // Each thread sums a band of rows; the bands' sums are added in band order, so a given
-    // number of threads always gives the same result.
-    const int64_t bands = count >= 2 && n >= kParallelMin ? LoopThreads() : 1;
+    // Large sums go in four bands of rows (whichever threads take them); the bands' sums are
+    // added in band order, so the result does not depend on the number of threads.
+    const int64_t bands = n >= kParallelMin ? std::min<int64_t>(4, count) : 1;
     std::vector<double> acc(static_cast<size_t>(bands * outSize), 0.0);
     Split(bands, bands * kParallelMin, [&](int64_t bandBegin, int64_t bandEnd) {
       for (int64_t band = bandBegin; band < bandEnd; band++) {
@@ -512,82 +591,6 @@ ConvBlocks PlanBlocks(const ConvGeom& g) {
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(images * g.rowsPerImage(), kPatchBlock / std::max<int64_t>(1, g.K())));
   return {images, (g.n + images - 1) / images, rows};
 }
-
-// Helper threads that take blocks of a convolution when they can, never holding it up.
-//
-// An OpenMP loop ends at a barrier: every thread of the team must arrive. On a shared machine a
-// thread often waits for a core, and the whole convolution waits with it (a CNN epoch took 4.2 to
-// 6.8 s on two OpenMP threads against 3.4 s on one, on the 2-core machine we measured, with other
-// jobs running). Here the calling thread takes blocks itself from a shared counter, and the
-// helpers, woken when a job starts, take blocks too; the call waits only for blocks a helper has
-// already begun. A helper that is not running when the job starts simply finds no block left.
-// Each block is computed the same way whichever thread takes it, so results do not depend on
-// the number of threads. The helpers live as long as the process.
-class BlockPool {
- public:
-  static BlockPool& Get() {
-    static BlockPool* pool = new BlockPool();  // never destroyed: helpers may outlive static destructors
-    return *pool;
-  }
-
-  int Helpers() const { return static_cast<int>(threads_.size()); }
-
-  // Runs block(b) for b in [0, count), here and on the helpers (only here while another thread,
-  // e.g. a worker_thread's convolution, has the helpers).
-  void Run(int64_t count, const std::function<void(int64_t)>& block) {
-    std::unique_lock<std::mutex> caller(caller_, std::try_to_lock);
-    if (!caller.owns_lock()) {
-      for (int64_t b = 0; b < count; b++) block(b);
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &block;
-      count_ = count;
-      next_.store(0);
-      generation_++;
-    }
-    wake_.notify_all();
-    for (int64_t b; (b = next_.fetch_add(1)) < count;) block(b);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return busy_ == 0; });
-    job_ = nullptr;  // under the lock, where busy_ is 0: no helper can start on it any more
-  }
-
- private:
-  BlockPool() {
-    int helpers = static_cast<int>(LoopThreads()) - 1;
-    for (int i = 0; i < helpers; i++) threads_.emplace_back([this] { Work(); });
-    for (auto& t : threads_) t.detach();
-  }
-
-  void Work() {
-    uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      const std::function<void(int64_t)>* job = job_;
-      const int64_t count = count_;
-      if (job == nullptr) continue;  // woke after that job had finished
-      busy_++;
-      lock.unlock();
-      for (int64_t b; (b = next_.fetch_add(1)) < count;) (*job)(b);
-      lock.lock();
-      if (--busy_ == 0) done_.notify_all();
-    }
-  }
-
-  std::vector<std::thread> threads_;
-  std::mutex caller_;  // one job at a time
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  const std::function<void(int64_t)>* job_ = nullptr;
-  int64_t count_ = 0;
-  std::atomic<int64_t> next_{0};
-  uint64_t generation_ = 0;
-  int busy_ = 0;
-};
 
 // Runs body(block) for every block, with the BlockPool when the work (multiply-adds) is large.
 // Each block calls OpenBLAS on one thread: when it is set to more (BLAS_THREADS), it is set back

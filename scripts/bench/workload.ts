@@ -195,8 +195,8 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   phases.full_mlp_epoch_median = stats(sorted[Math.floor(sorted.length / 2)]);
 
   const cnn = cnnEpoch(fullTrain, fullTest, options.cnnBudgetSeconds);
-  phases.cnn_epoch = stats(cnn.seconds);
   tf.dispose([fullTrain.x, fullTrain.y, fullTest.x, fullTest.y]);
+  phases.cnn_epoch = stats(cnn.seconds);
 
   return {
     counts,
