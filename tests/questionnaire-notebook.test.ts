@@ -83,23 +83,37 @@ describe('notebooks/04_questionnaire.ipynb', () => {
     expect([...bySection.keys()]).to.deep.equal(Array.from({ length: 37 }, (_, i) => i + 1));
   });
 
-  it('quotes each Korean question exactly as the seed asks it', function () {
+  it('asks each question in Korean as the study log asks it, except Q11, whose mistranslation it corrects and explains', function () {
     if (!fs.existsSync(SEED_DIR)) this.skip();
-    const seedFile = fs.readdirSync(SEED_DIR).filter((f) => f.endsWith('.txt')).sort()[0];
-    const seed = fs.readFileSync(path.join(SEED_DIR, seedFile), 'utf8').split('추가연구')[0];
+    const logFile = fs.readdirSync(SEED_DIR).filter((f) => f.endsWith('.txt')).sort()[0];
+    const log = fs.readFileSync(path.join(SEED_DIR, logFile), 'utf8').split('추가연구')[0];
     for (const [n, cells] of bySection) {
-      const asked = new RegExp(`^${n}\\. (.+)$`, 'm').exec(seed);
-      expect(asked, `seed question ${n}`).to.not.equal(null);
-      expect(text(cells[0]), `Q${n}`).to.include(`**질문:** ${asked![1].trim()}`);
+      const asked = new RegExp(`^${n}\\. (.+)$`, 'm').exec(log);
+      expect(asked, `study log question ${n}`).to.not.equal(null);
+      if (n === 11) {
+        expect(text(cells[0])).to.not.include(`**질문:** ${asked![1].trim()}`);
+        expect(text(cells[0])).to.match(/\*\*질문:\*\* 평가지표는 보통 학습용 데이터셋과 검증용 데이터셋 중 어느 것으로 계산하나요\?/);
+        expect(text(cells[1])).to.include('잘못 옮긴').and.to.include('mistranslation');
+      } else {
+        expect(text(cells[0]), `Q${n}`).to.include(`**질문:** ${asked![1].trim()}`);
+      }
     }
   });
 
-  it('answers each question in English with a Korean summary, the answer cell right after the heading', () => {
+  it('answers each question in full in Korean, then in English, right after the heading; never says "the seed"', () => {
+    const hangul = (s: string): number => (s.match(/[\uac00-\ud7a3]/g) ?? []).length;
     for (const [n, cells] of bySection) {
       expect(cells[1]?.cell_type, `Q${n}: the cell after the heading`).to.equal('markdown');
-      expect(text(cells[1]), `Q${n}`).to.match(/^\*\*Answer\.\*\* \S/);
-      const markdown = cells.filter((c) => c.cell_type === 'markdown').map(text).join('\n');
-      expect(markdown, `Q${n}`).to.match(/\*\*요약:\*\* \S/);
+      const answer = text(cells[1]);
+      expect(answer, `Q${n}`).to.match(/^\*\*답변\.\*\* \S/);
+      const english = answer.indexOf('**Answer.** ');
+      expect(english, `Q${n}: an English answer after the Korean one`).to.be.above(0);
+      const [korean, englishText] = [answer.slice(0, english), answer.slice(english)];
+      // A full answer, not a one-line summary: Hangul syllables pack about 2-3 English letters each.
+      expect(hangul(korean), `Q${n}: Korean answer length against the English one`).to.be.above(englishText.length / 6);
+      expect(answer, `Q${n}`).to.not.match(/요약:/);
+      expect(answer, `Q${n}`).to.include('학습 노트의 답').and.to.include("The study log's answer");
+      for (const cell of cells.filter((c) => c.cell_type === 'markdown')) expect(text(cell), `Q${n}`).to.not.match(/\bthe seed\b|seed's answer/i);
     }
   });
 
