@@ -19,23 +19,28 @@ export function findChromium(): string | null {
   return CHROMIUM_CANDIDATES.find((p) => existsSync(p)) ?? null;
 }
 
-/** Flags that keep the browser off the network and away from the user's profile. */
+/** Flags that keep Chromium off the network and away from the user's profile (this test and the Jupyter page's). */
+export const CHROMIUM_OFFLINE_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--mute-audio',
+  '--hide-scrollbars',
+];
+
+/** The command line for a headless Chromium driven over a pipe, with a profile of its own. */
 export function chromiumArgs(userDataDir: string): string[] {
   return [
     '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--no-default-browser-check',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-extensions',
+    ...CHROMIUM_OFFLINE_FLAGS,
     '--disable-default-apps',
     '--metrics-recording-only',
-    '--mute-audio',
-    '--hide-scrollbars',
     `--user-data-dir=${userDataDir}`,
     '--remote-debugging-pipe',
     'about:blank',

@@ -16,30 +16,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { basename, dirname, join, relative } from 'path';
 import type { Browser, Page } from 'puppeteer-core';
 import { EXIT_WITH_PARENT_ENV, exitOnSignals, removeTempDir, tempDir } from '../../scripts/reaper';
+import { CHROMIUM_OFFLINE_FLAGS } from './browser';
 
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-/** Chromium from env CHROMIUM_PATH, else Debian's (or Ubuntu's, or Chrome). */
-export function findChromium(): string | null {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
-  return CHROMIUM_CANDIDATES.find((p) => existsSync(p)) ?? null;
-}
-
-/** Flags that keep Chromium off the network and away from the user's profile. */
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--no-default-browser-check',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-extensions',
-  '--mute-audio',
-  '--hide-scrollbars',
-];
+export { findChromium } from './browser';
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -265,7 +244,7 @@ export async function launchBrowser(chromium: string): Promise<{ browser: Browse
     headless: true,
     pipe: true, // Chromium ends when this process does: the pipe closes
     userDataDir: profile,
-    args: CHROMIUM_FLAGS,
+    args: CHROMIUM_OFFLINE_FLAGS,
     defaultViewport: { width: 1200, height: 900 },
     protocolTimeout: 120_000,
   });
