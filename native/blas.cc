@@ -152,6 +152,10 @@ void Product(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const 
   }
 }
 
+// A large product cut into pieces that the BlockPool's threads share (defined below); false when
+// the product is too small or OpenBLAS runs threads of its own.
+bool SharedProduct(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a, int lda, const float* b, int ldb, float* c);
+
 napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   if (!Args(env, info, 13, argv, "gemm(transA, transB, batch, m, n, k, a, aStride, b, bStride, out, bias, relu)")) return nullptr;
@@ -186,7 +190,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   for (int64_t i = 0; i < batch; i++) {
     float* c = out + i * m * n;
     if (k > 0) {
-      Product(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + i * aStride, lda, b + i * bStride, ldb, 0.0f, c);
+      if (!SharedProduct(ta, tb, m, n, k, a + i * aStride, lda, b + i * bStride, ldb, c)) {
+        Product(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + i * aStride, lda, b + i * bStride, ldb, 0.0f, c);
+      }
     } else {
       std::memset(c, 0, sizeof(float) * m * n);
     }
@@ -371,6 +377,38 @@ class BlockPool {
   uint64_t generation_ = 0;
   int busy_ = 0;
 };
+
+// Products of at least this many multiply-adds are cut into pieces: two row bands of the result
+// (or two column bands when it has few rows), four from 2^25. The pieces depend only on the shapes,
+// never on the number of threads, so neither do the results.
+constexpr int64_t kSharedProductMin = int64_t{1} << 22;
+
+bool SharedProduct(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a, int lda, const float* b, int ldb, float* c) {
+  const int64_t work = m * n * k;
+  if (work < kSharedProductMin) return false;
+#ifdef PACK_OPENBLAS
+  if (openblas_get_num_threads() > 1) return false;  // BLAS_THREADS: OpenBLAS splits the product itself
+#endif
+  const int64_t wanted = work >= (int64_t{1} << 25) ? 4 : 2;
+  const bool byRows = m >= 32 * wanted || m >= n;
+  const int64_t extent = byRows ? m : n;
+  const int64_t pieces = std::min<int64_t>(wanted, extent / 16);
+  if (pieces < 2) return false;
+  const int ldc = static_cast<int>(n);
+  BlockPool::Get().Run(pieces, [&](int64_t p) {
+    const int64_t begin = extent * p / pieces, end = extent * (p + 1) / pieces;
+    if (byRows) {  // rows [begin, end) of op(a) and of c
+      const float* ap = ta == CblasNoTrans ? a + begin * lda : a + begin;
+      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(end - begin), static_cast<int>(n), static_cast<int>(k), 1.0f, ap, lda, b, ldb,
+                  0.0f, c + begin * ldc, ldc);
+    } else {  // columns [begin, end) of op(b) and of c
+      const float* bp = tb == CblasNoTrans ? b + begin : b + begin * ldb;
+      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<int>(m), static_cast<int>(end - begin), static_cast<int>(k), 1.0f, a, lda, bp, ldb,
+                  0.0f, c + begin, ldc);
+    }
+  });
+  return true;
+}
 
 // Runs body(begin, end) over [0, count) in contiguous pieces, shared with the helpers when `work` is large.
 template <typename Body>

@@ -45,8 +45,8 @@ export interface WorkloadOptions {
   fullEpochs: number;
   /**
    * Seconds the CNN epoch may take. A backend that would take longer (the plain JS 'cpu' kernels:
-   * about a minute per batch) stops after the batch that crosses it, and the phase reports the
-   * time per batch times the epoch's batches.
+   * 7 to 12 s per batch) stops after the batch that crosses it, and the phase reports the time per
+   * batch times the epoch's batches.
    */
   cnnBudgetSeconds: number;
 }
