@@ -1,5 +1,5 @@
 /**
- * The ten-digit CNN of the further-research notebook (PatchConv2d, full MNIST, 60,000 images) on
+ * The ten-digit CNN of the further-research notebook (the library's Conv2d, full MNIST, 60,000 images) on
  * one backend, one epoch by default: prints one JSON line (backend report, seconds, test accuracy).
  * Used by scripts/gpu-check.sh. usage: gpu-check [--backend NAME] [--epochs N]
  */

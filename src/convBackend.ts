@@ -1,16 +1,18 @@
 /**
- * Where the chapter's small convolutional net trains. TensorFlow.js's JavaScript 'cpu' kernels
- * (behind both 'cpu' and 'cpu+blas') run convolutions in scalar loops, about ten times slower here
- * than wasm's, so the conv net moves to 'wasm' when one of those is active and wasm loads. This is
- * backend plumbing, not part of the chapter.
+ * Where the chapter's small convolutional net trains. With the native BLAS addon, 'cpu+blas' runs
+ * convolutions and their gradients in its own kernels (im2col + OpenBLAS) and is kept. The plain
+ * JavaScript 'cpu' kernels run convolutions in scalar loops, about ten times slower than wasm's,
+ * so from plain 'cpu' the conv net moves to 'wasm' when wasm loads. This is backend plumbing, not
+ * part of the chapter.
  */
 import { currentBackend, formatBackendReport, initBackend, tf } from './backend';
-import { hasNativeConvFilterGrad } from './nn';
+import { hasFastConv, hasNativeConvFilterGrad } from './layerOps';
 
-/** Switches from a JavaScript 'cpu' backend to 'wasm' for convolutions; other backends are kept. Returns a line saying what happened. */
+/** Keeps a backend that trains convolutions well; moves from the plain JavaScript 'cpu' kernels to 'wasm'. Returns a line saying what happened. */
 export async function useConvBackend(): Promise<string> {
   const active = currentBackend() ?? (await initBackend());
   if (active.tfName !== 'cpu') return `keeping ${formatBackendReport(active)}`;
+  if (hasFastConv()) return `keeping ${formatBackendReport(active)} (its native kernels run the convolutions)`;
   try {
     const wasm = await initBackend('wasm');
     return `switched for the convolutional net: ${formatBackendReport(wasm)} (the JavaScript cpu kernels' convolutions are too slow to train on)`;
@@ -22,6 +24,7 @@ export async function useConvBackend(): Promise<string> {
 
 /** How the active backend computes a convolution's filter gradients (one line for the notebook). */
 export function convGradientNote(): string {
+  if (hasFastConv()) return `the '${tf.getBackend()}' backend runs convolutions and their input and filter gradients in native kernels (im2col + BLAS)`;
   return hasNativeConvFilterGrad()
     ? `the '${tf.getBackend()}' backend computes convolution filter gradients itself`
     : `the '${tf.getBackend()}' backend has no Conv2DBackpropFilter kernel, so Conv2d computes its filter gradient from image patches (im2col) and a matrix product`;

@@ -1,14 +1,15 @@
 // The library pieces the chapter notebook's lessons lean on: the process-wide tensor cache, the
 // book's defaults, `randn`, the progress table of hand-written loops and the conv-net backend notes.
 import { expect } from 'chai';
-import { tf } from '../src/backend';
+import { tf, currentBackend, initBackend, type BackendName } from '../src/backend';
+import { loadBlasAddon } from '../src/accel';
 import { BackendCache, cached, releaseCached, tensorsIn } from '../src/cache';
 import { BOOK_DEFAULTS } from '../src/defaults';
 import { randn } from '../src/tensors';
 import { seed } from '../src/random';
 import { initParams } from '../src/autograd';
 import { EpochProgress, ProgressState, TerminalView } from '../src/learner';
-import { convGradientNote } from '../src/convBackend';
+import { convGradientNote, useConvBackend } from '../src/convBackend';
 import { queueKernelSends } from '../src/kernelSends';
 
 describe('lesson support', () => {
@@ -105,6 +106,36 @@ describe('lesson support', () => {
 
   it('convGradientNote says how the active backend gets filter gradients', () => {
     expect(convGradientNote()).to.match(/filter gradient/);
+  });
+
+  describe('useConvBackend', function () {
+    this.timeout(60000);
+    let previous: BackendName = 'cpu';
+    before(() => {
+      previous = currentBackend()?.name ?? 'cpu';
+    });
+    after(async () => {
+      await initBackend(previous);
+    });
+
+    it('keeps cpu+blas, whose native kernels run convolutions', async function () {
+      try {
+        loadBlasAddon();
+      } catch {
+        this.skip();
+      }
+      await initBackend('cpu+blas');
+      expect(await useConvBackend()).to.match(/^keeping .*cpu\+blas.*native kernels run the convolutions/);
+      expect(currentBackend()?.name).to.equal('cpu+blas');
+      expect(convGradientNote()).to.match(/native kernels \(im2col \+ BLAS\)/);
+    });
+
+    it('moves from the plain JavaScript cpu kernels to wasm', async () => {
+      await initBackend('cpu');
+      expect(await useConvBackend()).to.match(/^switched for the convolutional net: .*wasm/);
+      expect(currentBackend()?.name).to.equal('wasm');
+      expect(convGradientNote()).to.match(/no Conv2DBackpropFilter kernel/);
+    });
   });
 
   it('queueKernelSends makes a busy publisher queue sends in order instead of throwing', async () => {

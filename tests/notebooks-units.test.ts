@@ -5,7 +5,7 @@ import { describeFailure } from '../scripts/notebooks/execute';
 import { escapeHtml, notebookToHtml } from '../scripts/notebooks/html';
 import { Notebook, parseNotebook, DisplayDataOutput } from '../scripts/notebooks/nbformat';
 import { OutputCollector } from '../scripts/notebooks/outputs';
-import { parseArgs } from '../scripts/notebooks/run';
+import { inPool, parseArgs } from '../scripts/notebooks/run';
 import { decodeMessage, encodeMessage, JupyterMessage, newHeader } from '../scripts/notebooks/wire';
 import { projectRoot } from '../src/projectRoot';
 import { tslabKernelspec } from '../scripts/notebooks/kernelspec';
@@ -84,6 +84,25 @@ describe('notebook runner parts', () => {
     expect(() => parseNotebook('{', 'broken.ipynb')).to.throw(/broken\.ipynb: .*invalid JSON/);
   });
 
+  it('runs notebooks at most `jobs` at once and keeps their order', async () => {
+    let running = 0;
+    let most = 0;
+    const work = async (ms: number): Promise<number> => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      running--;
+      return ms * 2;
+    };
+    expect(await inPool([30, 5, 10, 1, 20], 2, work)).to.deep.equal([60, 10, 20, 2, 40]);
+    expect(most).to.equal(2);
+    most = 0;
+    expect(await inPool([3, 1], 5, work)).to.deep.equal([6, 2]);
+    expect(most).to.equal(2);
+    most = 0;
+    await inPool([1, 2, 3], 1, work);
+    expect(most).to.equal(1);
+  });
+
   it('parses runner options; the kernelspec runs this project\'s tslab', () => {
     const root = projectRoot(__dirname);
     const opts = parseArgs(['--timeout', '2.5', '--out', '/tmp/x', '--no-build'], root);
@@ -92,6 +111,11 @@ describe('notebook runner parts', () => {
     expect(opts.cellTimeoutS).to.equal(2.5);
     expect(opts.outDir).to.equal('/tmp/x');
     expect(opts.build).to.equal(false);
+    expect(opts.jobs).to.be.at.least(1);
+    const serial = parseArgs(['--jobs', '1'], root);
+    expect(serial !== 'help' && serial.jobs).to.equal(1);
+    expect(() => parseArgs(['--jobs', '0'], root)).to.throw(/--jobs: expected a whole number .* got "0"/);
+    expect(() => parseArgs(['--jobs', '1.5'], root)).to.throw(/--jobs: /);
     expect(() => parseArgs(['--frobnicate'], root)).to.throw(/unknown option --frobnicate/);
     expect(() => parseArgs(['README.md'], root)).to.throw(/expected a \.ipynb file|no such notebook/);
     const spec = tslabKernelspec();

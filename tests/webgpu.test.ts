@@ -8,14 +8,14 @@ import { expect } from 'chai';
 import { tf, initBackend, currentBackend, formatBackendReport, BackendName } from '../src/backend';
 import { seed, rng } from '../src/random';
 import { DataLoader, DataLoaders } from '../src/dataloader';
-import { Conv2d, Linear, Module, ReLU, Sequential, Flatten, hasNativeConvFilterGrad } from '../src/nn';
+import { Conv2d, Linear, Module, ReLU, Sequential, Flatten } from '../src/nn';
+import { hasNativeConvFilterGrad } from '../src/layerOps';
 import { batchAccuracy, crossEntropy, accuracy, mnistLoss } from '../src/losses';
 import { basicOptim, sgd, type OptFunc } from '../src/optim';
 import { Learner } from '../src/learner';
 import { initParams, backward } from '../src/autograd';
 import { makeSimpleNet, makeConvNet } from '../lessons/06_neural_net';
 import { tenDigitMlp } from '../lessons/further/fullMnist';
-import { PatchConv2d } from '../lessons/further/patchConv';
 
 /** Largest allowed difference: |webgpu - cpu| <= TOL * max(1, |cpu|) for every number compared. */
 const TOL = 2e-3;
@@ -115,8 +115,8 @@ async function chapterSteps(): Promise<Results> {
   await fitLearner('3/7 CNN', out, () => makeConvNet(), 2, true, crossEntropy, accuracy, sgd({ momentum: 0.9 }));
   await fitLearner('ten-digit MLP', out, () => tenDigitMlp(32), 10, false, crossEntropy, accuracy, sgd({ momentum: 0.9 }));
   await fitLearner('ten-digit CNN', out, () => new Sequential(
-    new PatchConv2d(1, 4, 5, { stride: 2, padding: 2 }), new ReLU(),
-    new PatchConv2d(4, 8, 3, { stride: 2, padding: 1 }), new ReLU(),
+    new Conv2d(1, 4, 5, { stride: 2, padding: 2 }), new ReLU(),
+    new Conv2d(4, 8, 3, { stride: 2, padding: 1 }), new ReLU(),
     new Flatten(), new Linear(7 * 7 * 8, 16), new ReLU(), new Linear(16, 10),
   ), 10, true, crossEntropy, accuracy, sgd({ momentum: 0.9 }));
   await fitLearner('Conv2d, native filter gradient', out, () => new Sequential(

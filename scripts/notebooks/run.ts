@@ -4,6 +4,7 @@
  */
 import { basename, extname, join, relative, resolve } from 'path';
 import { existsSync, rmSync } from 'fs';
+import { availableParallelism } from 'os';
 import { executeNotebook, NotebookRun } from './execute';
 import { notebookToHtml } from './html';
 import { killAllKernels } from './kernel';
@@ -24,6 +25,8 @@ export interface RunOptions {
   build: boolean;
   /** Sign the executed notebooks for the local user (`jupyter trust`), so Jupyter shows their SVG and HTML. */
   trust: boolean;
+  /** How many notebooks run at once, each on its own kernel. */
+  jobs: number;
 }
 
 const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
@@ -37,10 +40,13 @@ options:
   --timeout <s>       per-cell time limit in seconds (default: 900)
   --no-build          do not export the notebooks or run \`npm run build\` first
   --trust             mark the executed notebooks trusted for this user (jupyter trust)
+  --jobs <n>          notebooks run at once, each on its own kernel (default: the number of CPU
+                      cores, ${availableParallelism()} here; 1 runs them one after another, which
+                      keeps the timings a notebook prints undisturbed)
   -h, --help          this text`;
 
 export function parseArgs(argv: readonly string[], root: string): RunOptions | 'help' {
-  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true, trust: false };
+  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true, trust: false, jobs: availableParallelism() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -57,6 +63,11 @@ export function parseArgs(argv: readonly string[], root: string): RunOptions | '
       const seconds = Number(raw);
       if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--timeout: expected a positive number of seconds, got "${raw}"`);
       options.cellTimeoutS = seconds;
+    } else if (arg === '--jobs') {
+      const raw = value();
+      const jobs = Number(raw);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs: expected a whole number of notebooks at once (1 or more), got "${raw}"`);
+      options.jobs = jobs;
     } else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n\n${USAGE}`);
     else {
       const path = resolve(arg);
@@ -166,6 +177,20 @@ function exportAndBuild(root: string, notebooks: readonly string[]): void {
   ensureDistBuilt(root, (line) => console.log(line));
 }
 
+/** `work` on every item, at most `jobs` at once; the results in the items' order. */
+export async function inPool<T, R>(items: readonly T[], jobs: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  return results;
+}
+
 /** Runs every notebook (a failure stops only its own notebook); returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const root = projectRoot();
@@ -176,17 +201,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (options.notebooks.length === 0) throw new Error(`no notebooks: ${join(root, 'notebooks')} has no .ipynb file`);
   if (options.build) exportAndBuild(root, options.notebooks);
-  const failed: string[] = [];
-  const written: string[] = [];
-  for (const path of options.notebooks) {
-    const run = await runOne(path, options, root);
-    if (!run || run.failure) failed.push(basename(path));
-    else written.push(runPaths(options.outDir, basename(path, '.ipynb'), false).ipynbPath);
-  }
+  const started = Date.now();
+  const runs = await inPool(options.notebooks, options.jobs, (path) => runOne(path, options, root));
+  const failed = options.notebooks.filter((_, i) => runs[i] === null || runs[i]?.failure).map((path) => basename(path));
+  const written = options.notebooks.filter((_, i) => runs[i] !== null && !runs[i]?.failure).map((path) => runPaths(options.outDir, basename(path, '.ipynb'), false).ipynbPath);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (options.trust) console.log(describeTrust(trustNotebooks(written)));
   const total = options.notebooks.length;
   if (failed.length) console.error(`\n${failed.length} of ${total} notebook(s) failed: ${failed.join(', ')}`);
-  else console.log(`\nall ${total} notebook(s) ran; outputs in ${relative(process.cwd(), options.outDir) || '.'}`);
+  else console.log(`\nall ${total} notebook(s) ran in ${seconds} s (${Math.min(options.jobs, total)} at a time); outputs in ${relative(process.cwd(), options.outDir) || '.'}`);
   return failed.length ? 1 : 0;
 }
 
