@@ -8,7 +8,9 @@
  *   Conv2DBackpropFilter kernel;
  * - elsewhere the ordinary ops.
  *
- * Every path gives the same numbers.
+ * Every path gives the same numbers. `runLayers` is `nn.Sequential`'s loop, which hands a layer
+ * followed by a ReLU to the fused kernel; `checkLayerSizes`, `linear` and `conv2d` check the
+ * layers' sizes and inputs, so that a mistake fails with a message naming the layer.
  */
 import { tf } from './backend';
 import { CONV2D_KERNEL, LINEAR_KERNEL, type Conv2dKernelAttrs, type LinearKernelAttrs } from './kernelNames';
@@ -126,11 +128,30 @@ function linearPlainWithBias(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.T
   return op(x, w, b);
 }
 
-/** How `Conv2d` gets its filter gradient. */
+/**
+ * How `Conv2d` gets its filter gradient: 'native' uses the backend's Conv2DBackpropFilter kernel;
+ * 'im2col' computes it from image patches and a matrix product (for backends without that kernel,
+ * e.g. wasm); 'auto' picks 'native' when the active backend has the kernel.
+ */
 export type FilterGradMode = 'auto' | 'native' | 'im2col';
 
-/** `x2 @ w^T + bias`, then relu when asked: the fused kernel, the wasm custom op or the ordinary ops. */
-export function linear(x2: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor | null, relu: boolean): tf.Tensor {
+/**
+ * `x @ w^T + bias` over the last axis of `x` (`F.linear`), then relu when asked: the fused kernel,
+ * the wasm custom op or the ordinary ops. Returns a new tensor the caller owns.
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor2D, bias: tf.Tensor | null, relu: boolean): tf.Tensor {
+  const [nOut, nIn] = w.shape;
+  if (x.shape[x.rank - 1] !== nIn) {
+    throw new Error(`nn.Linear(${nIn}, ${nOut}): input's last axis has ${x.shape[x.rank - 1]} features, expected ${nIn} (shape [${x.shape}])`);
+  }
+  return tf.tidy(() => {
+    const x2 = x.rank === 2 ? (x as tf.Tensor2D) : (x.reshape([-1, nIn]) as tf.Tensor2D);
+    const y = linear2d(x2, w, bias, relu);
+    return x.rank === 2 ? y : y.reshape([...x.shape.slice(0, -1), nOut]);
+  });
+}
+
+function linear2d(x2: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor | null, relu: boolean): tf.Tensor {
   if (x2.dtype === 'float32' && hasKernel(LINEAR_KERNEL)) {
     const inputs: tf.NamedTensorMap = { x: x2, weight: w };
     if (bias) inputs.bias = bias;
@@ -166,8 +187,29 @@ function useIm2col(filterGrad: FilterGradMode): boolean {
   return !hasNativeConvFilterGrad();
 }
 
-/** A zero-padded NHWC convolution plus bias, then relu when asked: the fused kernel, im2col filter gradients or the ordinary ops. */
-export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor | null, options: Conv2dOpOptions): tf.Tensor {
+/**
+ * A zero-padded NHWC convolution plus bias (`F.conv2d`; `[batch, h, w]` is taken as one channel),
+ * then relu when asked: the fused kernel, im2col filter gradients or the ordinary ops. Returns a
+ * new tensor the caller owns.
+ */
+export function conv2d(x: tf.Tensor, w: tf.Tensor4D, bias: tf.Tensor | null, options: Conv2dOpOptions): tf.Tensor {
+  checkConvInput(x, w, options.padding);
+  return tf.tidy(() => conv2dNhwc(x.rank === 3 ? (x.expandDims(-1) as tf.Tensor4D) : (x as tf.Tensor4D), w, bias, options));
+}
+
+function checkConvInput(x: tf.Tensor, w: tf.Tensor4D, padding: number): void {
+  const [kernelSize, , inCh, outCh] = w.shape;
+  const ch = x.rank === 3 ? 1 : x.shape[3];
+  if ((x.rank !== 3 && x.rank !== 4) || ch !== inCh) {
+    throw new Error(`nn.Conv2d(${inCh}, ${outCh}): expected NHWC input [batch, h, w, ${inCh}]${inCh === 1 ? ' or [batch, h, w]' : ''}, got [${x.shape}]`);
+  }
+  const size = Math.min(x.shape[1] as number, x.shape[2] as number) + 2 * padding;
+  if (size < kernelSize) {
+    throw new Error(`nn.Conv2d: input ${x.shape[1]}x${x.shape[2]} (padding ${padding}) is smaller than the ${kernelSize}x${kernelSize} kernel`);
+  }
+}
+
+function conv2dNhwc(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor | null, options: Conv2dOpOptions): tf.Tensor {
   const { stride, padding: p, relu, filterGrad } = options;
   if (x.dtype === 'float32' && filterGrad !== 'im2col' && hasKernel(CONV2D_KERNEL)) {
     const inputs: tf.NamedTensorMap = { x, filter: w };
@@ -179,4 +221,45 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor | null, o
   let y: tf.Tensor = useIm2col(filterGrad) ? conv2dIm2col(h, w, stride) : tf.conv2d(h, w, stride, 'valid');
   if (bias) y = y.add(bias);
   return relu ? tf.relu(y) : y;
+}
+
+/**
+ * Throws unless each of `sizes` is a positive integer and `padding`, when given, a non-negative
+ * one: the checks of `nn.Linear`'s and `nn.Conv2d`'s arguments.
+ */
+export function checkLayerSizes(layer: string, sizes: Record<string, number>, padding?: number): void {
+  for (const [what, value] of Object.entries(sizes)) {
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`nn.${layer} ${what}: expected a positive integer, got ${value}`);
+  }
+  if (padding !== undefined && (!Number.isInteger(padding) || padding < 0)) {
+    throw new Error(`nn.${layer}: padding must be a non-negative integer, got ${padding}`);
+  }
+}
+
+/** A layer as `runLayers` sees it: `nn.Linear` and `nn.Conv2d` also have `forwardRelu`, relu(forward(x)) in one kernel. */
+interface Layer {
+  forward(x: tf.Tensor): tf.Tensor;
+  forwardRelu?(x: tf.Tensor): tf.Tensor;
+}
+
+/**
+ * `nn.Sequential`'s forward: the layers in order, except that a layer with a `forwardRelu`
+ * followed by a layer `isRelu` accepts runs as one `forwardRelu` call (one kernel where the
+ * backend has one; the same numbers either way).
+ */
+export function runLayers(layers: readonly Layer[], x: tf.Tensor, isRelu: (layer: Layer) => boolean): tf.Tensor {
+  return tf.tidy(() => {
+    let h = x;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i];
+      const next = layers[i + 1];
+      if (layer.forwardRelu !== undefined && next !== undefined && isRelu(next)) {
+        h = layer.forwardRelu(h);
+        i++;
+      } else {
+        h = layer.forward(h);
+      }
+    }
+    return h;
+  });
 }

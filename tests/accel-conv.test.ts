@@ -5,49 +5,15 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { tf, initBackend, currentBackend, BackendName } from '../src/backend';
-import { installBlasKernels, kernelCounts, loadBlasAddon, resetKernelCounts, uninstallBlasKernels } from '../src/accel';
+import { tf } from '../src/backend';
+import { kernelCounts, resetKernelCounts } from '../src/accel';
 import { backward, Parameter } from '../src/autograd';
-import { Conv2d, Flatten, Linear, ReLU, Sequential, CONV2D_KERNEL, LINEAR_KERNEL } from '../src/nn';
+import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../src/nn';
+import { CONV2D_KERNEL, LINEAR_KERNEL } from '../src/kernelNames';
 import { crossEntropy } from '../src/losses';
 import { SGD } from '../src/optim';
 import { seed } from '../src/random';
-
-/** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
-function randomArray(n: number, seedValue: number): Float32Array {
-  let s = seedValue >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-const t = (shape: number[], seedValue: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seedValue), shape);
-
-/** max |fast - plain| / max |plain|. */
-function relativeDifference(plain: ArrayLike<number>, fast: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < plain.length; i++) {
-    diff = Math.max(diff, Math.abs(fast[i] - plain[i]));
-    scale = Math.max(scale, Math.abs(plain[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-/** Runs `f` on the plain cpu kernels, then on the fast ones; returns both lists of results. */
-function bothWays(f: () => tf.Tensor[]): { plain: Float32Array[]; fast: Float32Array[]; shapes: number[][][] } {
-  uninstallBlasKernels();
-  const p = tf.tidy(f);
-  installBlasKernels();
-  const q = tf.tidy(f);
-  const read = (list: tf.Tensor[]) => list.map((x) => x.dataSync() as Float32Array);
-  const out = { plain: read(p), fast: read(q), shapes: [p.map((x) => x.shape), q.map((x) => x.shape)] };
-  tf.dispose([...p, ...q]);
-  return out;
-}
+import { bothWays, randomTensor as t, relativeDifference, useCpuBlas } from './support/kernels';
 
 function expectClose(f: () => tf.Tensor[], labels: string[]): void {
   const { plain, fast, shapes } = bothWays(f);
@@ -86,24 +52,7 @@ const CASES: ConvCase[] = [
 
 describe('accel: convolutions (im2col + sgemm) and fused layers on cpu+blas', function () {
   this.timeout(120000);
-  let previous: BackendName = 'cpu';
-  let available = true;
-
-  before(async function () {
-    try {
-      loadBlasAddon();
-    } catch (err) {
-      available = false;
-      console.log(`    (native addon not available: ${err instanceof Error ? err.message : String(err)})`);
-      this.skip();
-    }
-    previous = currentBackend()?.name ?? 'cpu';
-    await initBackend('cpu+blas');
-  });
-
-  after(async () => {
-    if (available) await initBackend(previous);
-  });
+  useCpuBlas();
 
   for (const c of CASES) {
     it(`conv2d, its input and its filter gradients match the plain kernels: ${c.name}`, () => {

@@ -1,77 +1,26 @@
 import { expect } from 'chai';
-import { tf, initBackend, currentBackend, formatBackendReport, BackendName } from '../src/backend';
+import { tf, initBackend, currentBackend, formatBackendReport } from '../src/backend';
 import {
-  blasKernelsActive, installBlasKernels, kernelCounts, loadBlasAddon, planGemm, resetKernelCounts, uninstallBlasKernels,
+  blasKernelsActive, installBlasKernels, kernelCounts, planGemm, resetKernelCounts, uninstallBlasKernels,
 } from '../src/accel';
 import { Parameter } from '../src/autograd';
 import { BasicOptim, Optimizer, SGD, SGD_STEP_KERNEL } from '../src/optim';
 import { crossEntropy, mnistLoss, CROSS_ENTROPY_KERNEL, MNIST_LOSS_KERNEL } from '../src/losses';
-
-/** A seeded uniform(-1, 1) array (a small LCG, so every run checks the same numbers). */
-function randomArray(n: number, seedValue: number): Float32Array {
-  let s = seedValue >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
-
-/** Runs `f` on the plain cpu kernels and on the fast ones; returns both results as arrays. */
-function bothWays(f: () => tf.Tensor): { plain: Float32Array | Int32Array; fast: Float32Array | Int32Array; shapes: number[][] } {
-  uninstallBlasKernels();
-  const p = tf.tidy(f);
-  installBlasKernels();
-  const q = tf.tidy(f);
-  const out = { plain: p.dataSync() as Float32Array, fast: q.dataSync() as Float32Array, shapes: [p.shape, q.shape] };
-  tf.dispose([p, q]);
-  return out;
-}
-
-/** max |fast - plain| / max |plain|: the size of the difference relative to the result's scale. */
-function relativeDifference(plain: ArrayLike<number>, fast: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < plain.length; i++) {
-    diff = Math.max(diff, Math.abs(fast[i] - plain[i]));
-    scale = Math.max(scale, Math.abs(plain[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
+import { bothWays, randomArray, randomTensor as t, relativeDifference, useCpuBlas } from './support/kernels';
 
 /** Checks fast == plain; `path` says which path the replaced kernel must have taken. */
 function expectSame(f: () => tf.Tensor, kernel?: string, path: 'fast' | 'fallback' = 'fast'): void {
   resetKernelCounts();
-  const { plain, fast, shapes } = bothWays(f);
+  const { plain: [plain], fast: [fast], shapes } = bothWays(() => [f()]);
   if (kernel !== undefined) expect(kernelCounts()[kernel]?.[path] ?? 0, `${kernel} ${path} calls`).to.be.above(0);
   expect(shapes[1]).to.deep.equal(shapes[0]);
   expect(fast.length).to.equal(plain.length);
   expect(relativeDifference(plain, fast)).to.be.at.most(1e-5);
 }
 
-const t = (shape: number[], seedValue: number) => tf.tensor(randomArray(shape.reduce((a, b) => a * b, 1), seedValue), shape);
-
 describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () {
   this.timeout(60000);
-  let previous: BackendName = 'cpu';
-  let available = true;
-
-  before(async function () {
-    try {
-      loadBlasAddon();
-    } catch (err) {
-      available = false;
-      console.log(`    (native addon not available: ${err instanceof Error ? err.message : String(err)})`);
-      this.skip();
-    }
-    previous = currentBackend()?.name ?? 'cpu';
-    await initBackend('cpu+blas');
-  });
-
-  after(async () => {
-    if (available) await initBackend(previous);
-  });
+  useCpuBlas();
 
   it('the cpu+blas backend reports itself with the BLAS it uses', () => {
     const choice = currentBackend();
@@ -205,7 +154,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     for (const x of inputs) {
       for (const [kernel, op] of ops) {
         resetKernelCounts();
-        const { plain, fast } = bothWays(() => op(x));
+        const { plain: [plain], fast: [fast] } = bothWays(() => [op(x)]);
         expect(kernelCounts()[kernel]?.fast ?? 0, `${kernel} fast calls`).to.be.above(0);
         expect(Array.from(fast).map(Object.is.bind(null, 0)), `${kernel} signed zeros`).to.deep.equal(Array.from(plain).map(Object.is.bind(null, 0)));
         expect(Array.from(fast), kernel).to.deep.equal(Array.from(plain));

@@ -22,18 +22,26 @@ function labelsFile(labels: number[]): Buffer {
   return Buffer.concat([header(IDX_LABELS_MAGIC, [labels.length]), Buffer.from(labels)]);
 }
 
-describe('data/idx: IDX reader', () => {
-  let dir: string;
-  const write = (name: string, bytes: Buffer): string => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, bytes);
-    return file;
-  };
-
+/**
+ * A temporary folder for the `describe` this is called in, made before its tests and removed after:
+ * `pathOf(name)` is a file's path in it, `write(name, bytes)` writes the file and returns its path.
+ */
+function tempFolder(prefix: string): { pathOf: (name: string) => string; write: (name: string, bytes: Buffer) => string } {
+  let dir = '';
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idx-test-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pathOf = (name: string) => path.join(dir, name);
+  const write = (name: string, bytes: Buffer): string => {
+    fs.writeFileSync(pathOf(name), bytes);
+    return pathOf(name);
+  };
+  return { pathOf, write };
+}
+
+describe('data/idx: IDX reader', () => {
+  const { pathOf, write } = tempFolder('idx-test-');
 
   it('reads a well-formed images file and its pixels in order', () => {
     const file = write('ok-images', imagesFile(3, 2, 4));
@@ -90,7 +98,7 @@ describe('data/idx: IDX reader', () => {
   });
 
   it('names a missing file', () => {
-    const file = path.join(dir, 'does-not-exist');
+    const file = pathOf('does-not-exist');
     expect(() => readIdx(file)).to.throw(Error, /does-not-exist: cannot read IDX file/);
   });
 
@@ -117,16 +125,7 @@ describe('data/idx: IDX reader', () => {
 });
 
 describe('data/idx: careless inputs are named for what they are, with what to do', () => {
-  let dir: string;
-  const write = (name: string, bytes: Buffer): string => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, bytes);
-    return file;
-  };
-  before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idx-careless-'));
-  });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const { write } = tempFolder('idx-careless-');
 
   it('recognises a gzip-compressed file by its magic and says to decompress it', () => {
     const gz = write('train-images-idx3-ubyte', zlib.gzipSync(imagesFile(2, 28, 28)));

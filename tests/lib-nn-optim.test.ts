@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { tf } from '../src/backend';
 import { Parameter, backward } from '../src/autograd';
 import { seed } from '../src/random';
-import { Conv2d, Flatten, Linear, ReLU, Sequential, hasNativeConvFilterGrad, parameters, relu } from '../src/nn';
+import { Conv2d, Flatten, Linear, ReLU, Sequential, parameters, relu } from '../src/nn';
+import { hasNativeConvFilterGrad } from '../src/layerOps';
 import { BasicOptim, SGD } from '../src/optim';
 
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());

@@ -84,45 +84,40 @@ export class Callback {
   }
 }
 
-/** Base of fastai's cancel exceptions: its `name` is the subclass's name. */
+/**
+ * Base of fastai's cancel exceptions: its `name` is the subclass's name, and its message, unless
+ * given, the subclass's `defaultMessage`. The subclasses differ only in which phase they end.
+ */
 export class CancelException extends Error {
-  constructor(message: string) {
-    super(message);
+  static readonly defaultMessage: string = 'cancelled';
+
+  constructor(message?: string) {
+    super(message ?? (new.target as typeof CancelException).defaultMessage);
     this.name = new.target.name;
   }
 }
 
 /** fastai's `CancelBatchException`: skips the rest of this batch (step, zeroGrad); `afterCancelBatch` runs. */
 export class CancelBatchException extends CancelException {
-  constructor(message = 'batch cancelled') {
-    super(message);
-  }
+  static override readonly defaultMessage = 'batch cancelled';
 }
 
 /** fastai's `CancelTrainException`: ends the training phase of this epoch. */
 export class CancelTrainException extends CancelException {
-  constructor(message = 'training phase cancelled') {
-    super(message);
-  }
+  static override readonly defaultMessage = 'training phase cancelled';
 }
 
 /** fastai's `CancelValidException`: ends the validation phase of this epoch. */
 export class CancelValidException extends CancelException {
-  constructor(message = 'validation cancelled') {
-    super(message);
-  }
+  static override readonly defaultMessage = 'validation cancelled';
 }
 
 /** fastai's `CancelEpochException`: ends this epoch (skipping what is left of it). */
 export class CancelEpochException extends CancelException {
-  constructor(message = 'epoch cancelled') {
-    super(message);
-  }
+  static override readonly defaultMessage = 'epoch cancelled';
 }
 
 /** fastai's `CancelFitException`: stops training; `afterCancelFit` and `afterFit` still run. */
 export class CancelFitException extends CancelException {
-  constructor(message = 'fit cancelled') {
-    super(message);
-  }
+  static override readonly defaultMessage = 'fit cancelled';
 }
