@@ -1,6 +1,6 @@
 /**
  * Grades a copy of `lessons/` (a student's, or the reference) with the graders' checks in
- * `tests/checks/`: one row per questionnaire question, one row per lesson file for the chapter
+ * `scripts/grading/checks/`: one row per questionnaire question, one row per lesson file for the chapter
  * checks (question 0), a score line, and a JSON report.
  *
  *   npm run grade -- <dir | notebook.ipynb> [--report <path>] [--strict] [--questions 1,9,21] [--files a,b]
@@ -16,13 +16,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
-import type { LessonCheck } from '../tests/checks/types';
 import { exportModules } from './export/modules';
 import { exitOnSignals, exitWithParentIfAsked, removeTempDir, trackDir } from './reaper';
 import {
   buildReport, judge, mochaSuites, planGrading, probeAll, selectChecks,
   type CheckResult, type GradeOptions, type GradeReport, type Probed, type Row,
 } from './grading/engine';
+import type { LessonCheck } from './grading/checks';
 import { allChildrenGone } from './grading/probe-file';
 import { projectRoot } from '../src/projectRoot';
 

@@ -15,8 +15,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { projectRoot } from '../src/projectRoot';
 
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = projectRoot(__dirname);
 
 export interface StarterFile {
   /** Path relative to the lessons folder, '/'-separated. */

@@ -133,7 +133,7 @@ describe('grading a hostile student copy', function () {
 import * as chai from 'chai';
 const proto = chai.Assertion.prototype as unknown as Record<string, unknown>;
 proto.assert = function () { /* every assertion passes */ };
-const checks = require('../../../tests/checks/questionnaire').questionnaireChecks as Record<string, unknown>[];
+const checks = require('../../../scripts/grading/checks/questionnaire').questionnaireChecks as Record<string, unknown>[];
 for (const c of checks) { c.run = () => undefined; c.verify = () => undefined; c.probe = () => null; }
 ${STUBS}`);
     const run = await gradeProcess([dir, '--files', 'questionnaire', '--questions', '4,26', '--strict', '--report', report]);

@@ -1,7 +1,8 @@
 // The house reads from the top: no import circles, and each folder imports only what
-// docs/ARCHITECTURE.md allows it to (run-time imports; type-only imports are free).
+// docs/ARCHITECTURE.md allows it to (run-time imports; type-only imports are free, except that
+// nothing outside tests/ may name tests/ at all).
 import { expect } from 'chai';
-import { circlePath, importCircles, importGraph, ImportGraph } from './support/importGraph';
+import { allImports, circlePath, importCircles, importGraph, ImportGraph, pathLiterals, tsFiles } from './support/importGraph';
 import { projectRoot } from '../src/projectRoot';
 
 const root = projectRoot();
@@ -76,7 +77,21 @@ describe('import graph', function () {
     expect(violations(/^starter\//, (t) => t.startsWith('src/') || t.startsWith('starter/'))).to.deep.equal([]);
   });
 
-  it('scripts/ never imports tests/ at run time', () => {
-    expect(violations(/^scripts\//, (t) => !t.startsWith('tests/'))).to.deep.equal([]);
+  it('the graders\' checks (scripts/grading/checks/) import only src/ and their own folder at run time', () => {
+    expect(graph.get('scripts/grading/checks/index.ts'), 'the checks are where the grader loads them').to.not.equal(undefined);
+    expect(violations(/^scripts\/grading\/checks\//, (t) => t.startsWith('src/') || t.startsWith('scripts/grading/checks/'))).to.deep.equal([]);
+  });
+
+  it('nothing outside tests/ imports anything under tests/, not even its types, nor reaches it by a built path', () => {
+    const product = tsFiles(root, ['src', 'lessons', 'starter', 'scripts']);
+    expect(product, 'the files outside tests/').to.include('scripts/grading/engine.ts');
+    const imports: string[] = [];
+    const paths: string[] = [];
+    for (const file of product) {
+      for (const target of allImports(root, file)) if (target.startsWith('tests/')) imports.push(`${file} -> ${target}`);
+      for (const literal of pathLiterals(root, file)) if (/(^|[\\/])tests([\\/]|$)/.test(literal)) paths.push(`${file}: '${literal}'`);
+    }
+    expect(imports, 'imports (run-time or type-only) of tests/ from outside it').to.deep.equal([]);
+    expect(paths, "paths built to tests/ (path.join(..., 'tests', ...)) from outside it").to.deep.equal([]);
   });
 });

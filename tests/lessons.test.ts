@@ -1,9 +1,8 @@
-// Runs every grader's check (tests/checks/*.ts) against the reference lessons/ folder, in process.
+// Runs every grader's check (scripts/grading/checks/*.ts) against the reference lessons/ folder, in process.
 import * as fs from 'fs';
 import * as path from 'path';
-import { allChecks } from './checks';
-import { runCheckInProcess } from './checks/probe';
-import { DEFAULT_CHECK_TIMEOUT_MS, type LessonCheck, type LessonModule } from './checks';
+import { allChecks, DEFAULT_CHECK_TIMEOUT_MS, type LessonCheck, type LessonModule } from '../scripts/grading/checks';
+import { runCheckInProcess } from '../scripts/grading/checks/probe';
 
 const LESSONS = path.join(__dirname, '..', 'lessons');
 

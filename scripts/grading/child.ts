@@ -8,7 +8,7 @@
 import Module from 'module';
 import * as path from 'path';
 import { exitWithParent } from '../reaper';
-import type { LessonCheck, LessonModule } from '../../tests/checks/types';
+import type { LessonModule } from './checks';
 import { shortReason, type ChildJob, type FromChild } from './protocol';
 
 interface ModuleInternals {
@@ -74,8 +74,9 @@ function guardKill(): void {
 }
 
 async function runJob(job: ChildJob): Promise<void> {
-  const { allChecks, checkId } = require(path.join(job.root, 'tests', 'checks')) as { allChecks(): LessonCheck[]; checkId(c: LessonCheck): string };
-  const { toPlain } = require(path.join(job.root, 'tests', 'checks', 'probe')) as { toPlain(v: unknown): unknown };
+  // Loaded once the job is here (they load the backend), after exitWithParent and guardKill.
+  const { allChecks, checkId } = require('./checks') as typeof import('./checks');
+  const { toPlain } = require('./checks/probe') as typeof import('./checks/probe');
   const byId = new Map(allChecks().map((c) => [checkId(c), c]));
   const backend = require(path.join(job.root, 'src', 'backend')) as { initBackend(): Promise<unknown> };
   await backend.initBackend();
@@ -87,7 +88,7 @@ async function runJob(job: ChildJob): Promise<void> {
     await send({ type: 'start', id });
     const started = Date.now();
     try {
-      if (!check) throw new Error(`grader: no check with id ${id} (did tests/checks change while grading?)`);
+      if (!check) throw new Error(`grader: no check with id ${id} (did scripts/grading/checks change while grading?)`);
       const value = toPlain(await check.probe(mod));
       await send({ type: 'done', id, ok: true, value, ms: Date.now() - started });
     } catch (err) {

@@ -8,7 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha from 'mocha';
-import type { LessonCheck } from '../../tests/checks/types';
+import { projectRoot } from '../../src/projectRoot';
+import { allChecks, checkId, type LessonCheck } from './checks';
 import { probeFile, type ProbeOptions } from './probe-file';
 import { shortReason, type Outcome } from './protocol';
 
@@ -51,29 +52,9 @@ export interface GradeReport {
   results: CheckResult[];
 }
 
-/** The project root: the nearest folder above this script holding `tests/checks`. */
-export function projectRoot(from: string = __dirname): string {
-  let dir = from;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'tests', 'checks'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`grade: no project root (package.json and tests/checks) above ${from}`);
-    dir = up;
-  }
-}
-
-interface ChecksModule {
-  allChecks(): LessonCheck[];
-  checkId(check: LessonCheck): string;
-}
-
-export function loadChecksModule(): ChecksModule {
-  return require(path.join(projectRoot(), 'tests', 'checks')) as ChecksModule;
-}
-
 /** The checks selected by the options' filters. */
 export function selectChecks(options: Pick<GradeOptions, 'questions' | 'files'>): LessonCheck[] {
-  return loadChecksModule().allChecks().filter((c) =>
+  return allChecks().filter((c) =>
     (options.questions === undefined || options.questions.includes(c.question))
     && (options.files === undefined || options.files.includes(c.file)));
 }
@@ -100,12 +81,11 @@ export function planGrading(options: GradeOptions): { dir: string; checks: Lesso
 /** Runs the probes of every selected check, file by file; every child is gone when it resolves. */
 export async function probeAll(options: GradeOptions): Promise<Probed> {
   const { dir, checks } = planGrading(options);
-  const { checkId } = loadChecksModule();
   const outcomes = new Map<string, Outcome>();
   for (const file of [...new Set(checks.map((c) => c.file))]) {
     const fileChecks = checks.filter((c) => c.file === file);
     const byId = new Map(fileChecks.map((c) => [checkId(c), c]));
-    const got = await probeFile(projectRoot(), dir, file, byId, fileChecks.map(checkId), options);
+    const got = await probeFile(projectRoot(__dirname), dir, file, byId, fileChecks.map(checkId), options);
     for (const [id, outcome] of got) outcomes.set(id, outcome);
   }
   return { dir, checks, checkId, outcomes };

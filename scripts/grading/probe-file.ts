@@ -10,11 +10,10 @@
 import { type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LessonCheck } from '../../tests/checks/types';
 import { forkGroup, killGroup, removeTempDir, tempDir } from '../reaper';
+import { DEFAULT_CHECK_TIMEOUT_MS, type LessonCheck } from './checks';
 import { shortReason, type ChildJob, type FromChild, type Outcome } from './protocol';
 
-export const DEFAULT_CHECK_TIMEOUT_MS = 20000;
 export const DEFAULT_IMPORT_TIMEOUT_MS = 60000;
 export const DEFAULT_MEMORY_MB = 2048;
 

@@ -2,7 +2,7 @@
 
 /** The job the grader sends a child: which file to import and which checks to probe, in order. */
 export interface ChildJob {
-  /** The project root (where tests/checks and src/ live). */
+  /** The project root (where src/ and lessons/ live). */
   root: string;
   /** The folder of the student's lesson files. */
   dir: string;

@@ -52,13 +52,56 @@ export function runtimeImports(root: string, file: string): string[] {
   return [...found].sort();
 }
 
-/** The run-time import graph of every `.ts` file under `dirs` (relative to `root`). */
-export function importGraph(root: string, dirs: readonly string[]): ImportGraph {
+/** Every `.ts` file under `dirs` (relative to `root`, `/`-separated), sorted. */
+export function tsFiles(root: string, dirs: readonly string[]): string[] {
   const files: string[] = [];
   for (const dir of dirs) tsFilesUnder(root, dir, files);
+  return files.sort();
+}
+
+/** The run-time import graph of every `.ts` file under `dirs` (relative to `root`). */
+export function importGraph(root: string, dirs: readonly string[]): ImportGraph {
   const graph: ImportGraph = new Map();
-  for (const file of files.sort()) graph.set(file, runtimeImports(root, file));
+  for (const file of tsFiles(root, dirs)) graph.set(file, runtimeImports(root, file));
   return graph;
+}
+
+/**
+ * Every relative module a file names, at run time or only for types (`import type`, `export ... from`,
+ * `typeof import('./x')`, `require`, `import()`): a type-only import still makes `tsc` compile the
+ * file it names, so it still ties the two folders together. Resolved like `runtimeImports`; a
+ * specifier that names no `.ts` file is kept as written, joined to the file's folder.
+ */
+export function allImports(root: string, file: string): string[] {
+  const source = fs.readFileSync(path.join(root, file), 'utf8');
+  const found = new Set<string>();
+  for (const { fileName } of ts.preProcessFile(source, true, true).importedFiles) {
+    if (!fileName.startsWith('./') && !fileName.startsWith('../')) continue;
+    found.add(resolveSpecifier(root, file, fileName) ?? path.posix.normalize(path.posix.join(path.posix.dirname(file), fileName)));
+  }
+  return [...found].sort();
+}
+
+/**
+ * The string literals a file passes to `path.join` / `path.resolve` (or a bare `join` / `resolve`):
+ * how a file reaches a folder by a path it builds (`require(path.join(root, 'tests', 'checks'))`),
+ * which no import names.
+ */
+export function pathLiterals(root: string, file: string): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(path.join(root, file), 'utf8'), ts.ScriptTarget.ES2022, true);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
+      if (name === 'join' || name === 'resolve') {
+        for (const arg of node.arguments) if (ts.isStringLiteralLike(arg)) found.push(arg.text);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
 }
 
 /** The circles: strongly connected components of more than one file, or a file importing itself (Tarjan). */

@@ -2,6 +2,8 @@
  * Collects every grader's check list in this folder: `questionnaire*.ts`, `chapter-*.ts`,
  * `further-*.ts` and any other file that exports arrays of `LessonCheck`. Files are found by
  * listing the folder, so a new list is picked up without editing this file.
+ *
+ * The checks are part of the grader (scripts/grading/): they import src/ and chai, never tests/.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,7 +11,7 @@ import type { LessonCheck } from './types';
 
 export type { LessonCheck, LessonModule } from './types';
 
-/** Default time limit of one check, in milliseconds (see `LessonCheck.timeoutMs`). */
+/** Default time limit of one check, in milliseconds (see `LessonCheck.timeoutMs`): the one definition, used by the grader and the tests. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 20000;
 
 const NOT_CHECK_LISTS = new Set(['index', 'types', 'probe']);
@@ -49,7 +51,7 @@ export function allChecks(dir: string = __dirname): LessonCheck[] {
       if (!Array.isArray(value) || value.length === 0 || !value.every(isLessonCheck)) continue;
       for (const check of value as LessonCheck[]) {
         if (!Number.isInteger(check.question) || check.question < 0 || check.question > 37) {
-          throw new Error(`tests/checks/${name}.ts (${exportName}): check '${check.title}' has question ${check.question}; expected 0..37`);
+          throw new Error(`scripts/grading/checks/${name}.ts (${exportName}): check '${check.title}' has question ${check.question}; expected 0..37`);
         }
         if (checks.includes(check)) continue;
         checks.push(check);

@@ -7,8 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { expect } from 'chai';
-import { tf } from '../../src/backend';
-import { Linear } from '../../src/nn';
+import { tf } from '../../../src/backend';
+import { Linear } from '../../../src/nn';
 import type { LessonCheck } from './types';
 import { checksFor, counted, fn, tensorData, thrown } from './probe';
 

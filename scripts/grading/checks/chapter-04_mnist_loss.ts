@@ -3,7 +3,7 @@
  * Probes call the student's code and return plain data; verifies assert on it in the grader (see ./types).
  */
 import { expect } from 'chai';
-import { tf } from '../../src/backend';
+import { tf } from '../../../src/backend';
 import type { LessonCheck } from './types';
 import { checksFor, fn, tensorData, thrown, tidyPlain } from './probe';
 

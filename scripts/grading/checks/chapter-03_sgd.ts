@@ -3,8 +3,8 @@
  * Probes call the student's code and return plain data; verifies assert on it in the grader (see ./types).
  */
 import { expect } from 'chai';
-import { tf } from '../../src/backend';
-import { Parameter } from '../../src/autograd';
+import { tf } from '../../../src/backend';
+import { Parameter } from '../../../src/autograd';
 import type { LessonCheck } from './types';
 import { checksFor, fn, tensorData, thrown, tidyPlain } from './probe';
 

@@ -7,7 +7,7 @@
  *
  * - `probe(mod)` runs in the grading child next to the student's code. It calls the student's
  *   functions and returns plain data only: numbers, strings, arrays, plain objects, errors as
- *   messages, tensors as `{ shape, dtype, values }` (see `tests/checks/probe.ts`). It asserts nothing.
+ *   messages, tensors as `{ shape, dtype, values }` (see `probe.ts` in this folder). It asserts nothing.
  * - `verify(data)` runs in the grader, which never loads student code. It asserts on that data
  *   (chai) and throws when the lesson is wrong.
  *
@@ -26,7 +26,7 @@ export interface LessonCheck {
   title: string;
   /** The lesson file, without extension, relative to the lessons folder ("02_pixel_similarity"). */
   file: string;
-  /** Time limit for this check's probe in milliseconds (default 20000). */
+  /** Time limit for this check's probe in milliseconds (default `DEFAULT_CHECK_TIMEOUT_MS` in `./index`, 20000). */
   timeoutMs?: number;
   /** Calls the student's code (in the grading child) and returns what it observed, as plain data. */
   probe(mod: LessonModule): unknown;

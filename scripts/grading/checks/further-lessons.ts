@@ -5,17 +5,17 @@
  * Probes call the student's code and return plain data; verifies assert on it in the grader (see ./types).
  */
 import { expect } from 'chai';
-import { tf } from '../../src/backend';
-import { DataLoader, DataLoaders, TensorBatch } from '../../src/dataloader';
-import { CancelFitException, EVENTS } from '../../src/learner';
-import { accuracy, crossEntropy } from '../../src/losses';
-import { Linear, Module } from '../../src/nn';
-import { seed } from '../../src/random';
-import type * as Scratch from '../../lessons/further/learnerFromScratch';
-import type * as TenMeans from '../../lessons/further/tenMeans';
-import type * as PatchConv from '../../lessons/further/patchConv';
-import type * as FullMnist from '../../lessons/further/fullMnist';
-import type * as Evaluation from '../../lessons/further/evaluation';
+import { tf } from '../../../src/backend';
+import { DataLoader, DataLoaders, TensorBatch } from '../../../src/dataloader';
+import { CancelFitException, EVENTS } from '../../../src/learner';
+import { accuracy, crossEntropy } from '../../../src/losses';
+import { Linear, Module } from '../../../src/nn';
+import { seed } from '../../../src/random';
+import type * as Scratch from '../../../lessons/further/learnerFromScratch';
+import type * as TenMeans from '../../../lessons/further/tenMeans';
+import type * as PatchConv from '../../../lessons/further/patchConv';
+import type * as FullMnist from '../../../lessons/further/fullMnist';
+import type * as Evaluation from '../../../lessons/further/evaluation';
 import type { LessonCheck, LessonModule } from './types';
 import { lessonCheck as check, tensorData, thrown, tidyPlain, type TensorData } from './probe';
 

@@ -2,7 +2,7 @@
  * Helpers for writing checks as a probe (runs next to the student's code, returns plain data) and a
  * verify (runs in the grader, asserts on that data). See `LessonCheck` in `./types`.
  */
-import { tf } from '../../src/backend';
+import { tf } from '../../../src/backend';
 import type { LessonCheck, LessonModule } from './types';
 
 /** A lesson export as a function, or a failure naming the missing export. */
