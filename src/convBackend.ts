@@ -12,7 +12,7 @@ import { hasFastConv, hasNativeConvFilterGrad } from './layerOps';
 export async function useConvBackend(): Promise<string> {
   const active = currentBackend() ?? (await initBackend());
   if (active.tfName !== 'cpu') return `keeping ${formatBackendReport(active)}`;
-  if (hasFastConv()) return `keeping ${formatBackendReport(active)} (its native kernels run the convolutions)`;
+  if (hasFastConv()) return `keeping '${active.name}': its native kernels run the convolutions`;
   try {
     const wasm = await initBackend('wasm');
     return `switched for the convolutional net: ${formatBackendReport(wasm)} (the JavaScript cpu kernels' convolutions are too slow to train on)`;
@@ -24,8 +24,9 @@ export async function useConvBackend(): Promise<string> {
 
 /** How the active backend computes a convolution's filter gradients (one line for the notebook). */
 export function convGradientNote(): string {
-  if (hasFastConv()) return `the '${tf.getBackend()}' backend runs convolutions and their input and filter gradients in native kernels (im2col + BLAS)`;
+  const name = currentBackend()?.name ?? tf.getBackend();
+  if (hasFastConv()) return `the '${name}' backend computes convolutions and their input and filter gradients as image patches (im2col) times a matrix, in OpenBLAS`;
   return hasNativeConvFilterGrad()
-    ? `the '${tf.getBackend()}' backend computes convolution filter gradients itself`
-    : `the '${tf.getBackend()}' backend has no Conv2DBackpropFilter kernel, so Conv2d computes its filter gradient from image patches (im2col) and a matrix product`;
+    ? `the '${name}' backend computes convolution filter gradients itself`
+    : `the '${name}' backend has no Conv2DBackpropFilter kernel, so Conv2d computes its filter gradient as one more convolution, of the input by the output's gradient`;
 }

@@ -4,11 +4,11 @@
  *
  * - the fused layer kernel (src/kernelNames.ts) where the backend registers one (cpu+blas);
  * - on wasm, a Linear whose gradient avoids transposed matrix products (`linearPlain`), and a
- *   Conv2d whose filter gradient comes from image patches (`conv2dIm2col`), wasm having no
- *   Conv2DBackpropFilter kernel;
+ *   Conv2d whose filter gradient is a second convolution (`conv2dGradByConv`), wasm having no
+ *   Conv2DBackpropFilter kernel; both skip the input's gradient where none can flow (`mayNeedGrad`);
  * - elsewhere the ordinary ops.
  *
- * Every path gives the same numbers. `runLayers` is `nn.Sequential`'s loop, which hands a layer
+ * Every path computes the same function (the sums in another order: within 1e-5). `runLayers` is `nn.Sequential`'s loop, which hands a layer
  * followed by a ReLU to the fused kernel; `checkLayerSizes`, `linear` and `conv2d` check the
  * layers' sizes and inputs, so that a mistake fails with a message naming the layer.
  */
@@ -33,23 +33,53 @@ export function hasNativeConvFilterGrad(): boolean {
   return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
 }
 
-/** d(loss)/d(filter) of a 'valid' convolution, from patches: sum over positions of patch^T @ dy. */
-function filterGradIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D {
-  const [n, , , c] = x.shape;
-  const [, oh, ow, outCh] = dy.shape;
-  const dy2 = dy.reshape([-1, outCh]) as tf.Tensor2D;
-  const taps: tf.Tensor2D[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const patch = tf.stridedSlice(x, [0, i, j, 0], [n, i + stride * (oh - 1) + 1, j + stride * (ow - 1) + 1, c], [1, stride, stride, 1]);
-      taps.push(tf.matMul(patch.reshape([-1, c]) as tf.Tensor2D, dy2, true, false));
-    }
-  }
-  return tf.stack(taps).reshape([kh, kw, c, outCh]) as tf.Tensor4D;
+/**
+ * d(loss)/d(filter) of a 'valid' convolution as one more convolution, for backends without a
+ * Conv2DBackpropFilter kernel (wasm): filter[i, j, c, k] sums x[n, i + s*a, j + s*b, c] *
+ * dy[n, a, b, k] over n, a, b, which is a convolution of x with the channels as the batch and the
+ * batch as the channels, by dy as the filter with its taps `stride` apart (dilation).
+ */
+function filterGradByConv(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D {
+  const xT = x.transpose([3, 1, 2, 0]) as tf.Tensor4D;
+  const dyT = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;
+  const out = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride);
+  return out.slice([0, 0, 0, 0], [-1, kh, kw, -1]).transpose([1, 2, 0, 3]) as tf.Tensor4D;
 }
 
-/** A 'valid' conv2d whose filter gradient is computed with `filterGradIm2col`. */
-function conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D {
+/**
+ * d(loss)/d(input) of a 'valid' convolution as stride-1 convolutions, one per phase of the stride
+ * (wasm's Conv2DBackpropInput kernel is a plain loop, ten times slower): input pixel
+ * (s*u + r, s*v + q) collects dy around (u, v) times the filter's taps (s*t + r, s*t' + q), which is
+ * a correlation of the zero-padded dy with those taps flipped; the s*s phases are then interleaved.
+ */
+function inputGradByConv(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], s: number): tf.Tensor4D {
+  const [n, h, wd, c] = xShape;
+  const [kh, kw, , k] = w.shape;
+  const [, oh, ow] = dy.shape;
+  const hp = Math.ceil(h / s);
+  const wp = Math.ceil(wd / s);
+  const rows: tf.Tensor[] = [];
+  for (let r = 0; r < s; r++) {
+    const cols: tf.Tensor[] = [];
+    for (let q = 0; q < s; q++) {
+      const th = Math.ceil((kh - r) / s);
+      const tw = Math.ceil((kw - q) / s);
+      if (th <= 0 || tw <= 0) {
+        cols.push(tf.zeros([n, hp, wp, c]));
+        continue;
+      }
+      const taps = tf.stridedSlice(w, [r, q, 0, 0], [kh, kw, c, k], [s, s, 1, 1]).reverse([0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+      const padded = tf.pad(dy, [[0, 0], [th - 1, hp - oh], [tw - 1, wp - ow], [0, 0]]);
+      cols.push(tf.conv2d(padded, taps, 1, 'valid'));
+    }
+    rows.push(tf.stack(cols, 3));
+  }
+  const interleaved = tf.stack(rows, 2).reshape([n, hp * s, wp * s, c]);
+  return interleaved.slice([0, 0, 0, 0], [n, h, wd, c]) as tf.Tensor4D;
+}
+
+/** A 'valid' conv2d whose gradients are convolutions (`filterGradByConv`, `inputGradByConv`; the input's only when `needDx`). */
+function conv2dGradByConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, needDx: boolean): tf.Tensor4D {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xt, wt, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([xt, wt]);
@@ -58,8 +88,9 @@ function conv2dIm2col(x: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const g = dy as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(g, ws, xs.shape, stride, 'valid');
-        return [dx, filterGradIm2col(xs, g, ws.shape[0], ws.shape[1], stride)];
+        // An input no gradient flows to gets a placeholder the engine never reads (see linearPlainGrads).
+        const dx = needDx ? inputGradByConv(g, ws, xs.shape, stride) : tf.scalar(0);
+        return [dx, filterGradByConv(xs, g, ws.shape[0], ws.shape[1], stride)];
       },
     };
   });
@@ -80,12 +111,13 @@ function linearPlainGrads(x: tf.Tensor2D, w: tf.Tensor2D, dy: tf.Tensor2D, needD
   return [dx, tf.matMul(tf.transpose(dy), x)];
 }
 
-interface TapeNode { outputs: tf.Tensor[] }
+interface TapeNode { inputs: Record<string, tf.Tensor>; outputs: tf.Tensor[] }
 
 /**
- * Whether `x` may carry a gradient: it is a trainable variable, or an op recorded on the active
- * gradient tape made it. Reads TensorFlow.js's engine state (`state.activeTape`); when that is not
- * there, it answers true (always correct, only slower).
+ * Whether `x` may carry a gradient: it is a trainable variable, or ops recorded on the active
+ * gradient tape made it from one (a reshaped or padded batch of data does not). Reads
+ * TensorFlow.js's engine state (`state.activeTape`); when that is not there, it answers true
+ * (always correct, only slower).
  */
 function mayNeedGrad(x: tf.Tensor): boolean {
   if (x instanceof tf.Variable) return x.trainable;
@@ -93,7 +125,14 @@ function mayNeedGrad(x: tf.Tensor): boolean {
   if (state === undefined || !('activeTape' in state)) return true;
   const tape = state.activeTape;
   if (tape == null) return false;
-  return tape.some((node) => node.outputs.some((o) => o.id === x.id));
+  const fromVariables = new Set<number>();
+  for (const node of tape) {
+    const inputs = Object.values(node.inputs ?? {});
+    if (inputs.some((t) => (t instanceof tf.Variable && t.trainable) || fromVariables.has(t.id))) {
+      for (const o of node.outputs) fromVariables.add(o.id);
+    }
+  }
+  return fromVariables.has(x.id);
 }
 
 function linearPlain(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor {
@@ -130,10 +169,10 @@ function linearPlainWithBias(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.T
 
 /**
  * How `Conv2d` gets its filter gradient: 'native' uses the backend's Conv2DBackpropFilter kernel;
- * 'im2col' computes it from image patches and a matrix product (for backends without that kernel,
- * e.g. wasm); 'auto' picks 'native' when the active backend has the kernel.
+ * 'conv' computes it as a second convolution, of the input by the output's gradient (for backends
+ * without that kernel, e.g. wasm); 'auto' picks 'native' when the active backend has the kernel.
  */
-export type FilterGradMode = 'auto' | 'native' | 'im2col';
+export type FilterGradMode = 'auto' | 'native' | 'conv';
 
 /**
  * `x @ w^T + bias` over the last axis of `x` (`F.linear`), then relu when asked: the fused kernel,
@@ -175,12 +214,12 @@ export interface Conv2dOpOptions {
   filterGrad: FilterGradMode;
 }
 
-/** Whether a convolution's filter gradient goes through `filterGradIm2col` (throws for 'native' where there is no kernel). */
-function useIm2col(filterGrad: FilterGradMode): boolean {
-  if (filterGrad === 'im2col') return true;
+/** Whether a convolution's filter gradient goes through `filterGradByConv` (throws for 'native' where there is no kernel). */
+function gradByConv(filterGrad: FilterGradMode): boolean {
+  if (filterGrad === 'conv') return true;
   if (filterGrad === 'native') {
     if (!hasNativeConvFilterGrad()) {
-      throw new Error(`nn.Conv2d: the '${tf.getBackend()}' backend has no Conv2DBackpropFilter kernel; use filterGrad 'auto' or 'im2col'`);
+      throw new Error(`nn.Conv2d: the '${tf.getBackend()}' backend has no Conv2DBackpropFilter kernel; use filterGrad 'auto' or 'conv'`);
     }
     return false;
   }
@@ -189,7 +228,7 @@ function useIm2col(filterGrad: FilterGradMode): boolean {
 
 /**
  * A zero-padded NHWC convolution plus bias (`F.conv2d`; `[batch, h, w]` is taken as one channel),
- * then relu when asked: the fused kernel, im2col filter gradients or the ordinary ops. Returns a
+ * then relu when asked: the fused kernel, filter gradients by a second convolution or the ordinary ops. Returns a
  * new tensor the caller owns.
  */
 export function conv2d(x: tf.Tensor, w: tf.Tensor4D, bias: tf.Tensor | null, options: Conv2dOpOptions): tf.Tensor {
@@ -211,14 +250,14 @@ function checkConvInput(x: tf.Tensor, w: tf.Tensor4D, padding: number): void {
 
 function conv2dNhwc(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor | null, options: Conv2dOpOptions): tf.Tensor {
   const { stride, padding: p, relu, filterGrad } = options;
-  if (x.dtype === 'float32' && filterGrad !== 'im2col' && hasKernel(CONV2D_KERNEL)) {
+  if (x.dtype === 'float32' && filterGrad !== 'conv' && hasKernel(CONV2D_KERNEL)) {
     const inputs: tf.NamedTensorMap = { x, filter: w };
     if (bias) inputs.bias = bias;
     const attrs: Conv2dKernelAttrs = { strides: stride, pad: p, relu };
     return tf.engine().runKernel(CONV2D_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   const h = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
-  let y: tf.Tensor = useIm2col(filterGrad) ? conv2dIm2col(h, w, stride) : tf.conv2d(h, w, stride, 'valid');
+  let y: tf.Tensor = gradByConv(filterGrad) ? conv2dGradByConv(h, w, stride, mayNeedGrad(x)) : tf.conv2d(h, w, stride, 'valid');
   if (bias) y = y.add(bias);
   return relu ? tf.relu(y) : y;
 }

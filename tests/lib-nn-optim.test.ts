@@ -59,20 +59,31 @@ describe('lib: nn modules', () => {
     expect(() => new Conv2d(1, 4, 0)).to.throw(/positive integer/);
   });
 
-  it('Conv2d im2col filter gradient equals the native one (for backends without Conv2DBackpropFilter)', function () {
+  it('Conv2d filter gradient by a second convolution equals the native one (for backends without Conv2DBackpropFilter)', function () {
     if (!hasNativeConvFilterGrad()) this.skip();
-    const grads = (mode: 'native' | 'im2col') => {
-      seed(3);
-      const conv = new Conv2d(2, 3, 3, { stride: 2, padding: 1, filterGrad: mode });
-      seed(4);
-      const x = tf.randomNormal([2, 7, 7, 2], 0, 1, 'float32', 9);
-      const xp = new Parameter(x);
-      tf.dispose(backward(() => conv.forward(xp.value).square().sum(), [...conv.parameters(), xp]));
-      return [conv.weight.grad!, conv.bias!.grad!, xp.grad!].map(arr);
-    };
-    const a = grads('native');
-    const b = grads('im2col');
-    a.forEach((g, k) => g.forEach((v, i) => expect(b[k][i]).to.be.closeTo(v, 1e-3)));
+    // The chapter's layers, the ten-digit CNN's (5x5 stride 2 padding 2 on one channel; 3x3 stride 2
+    // padding 1 on 16), and odd ones (stride 3 with a remainder, no padding, 1x1).
+    const cases: [number, number, number, number, number, number, number][] = [
+      [2, 7, 2, 3, 3, 2, 1], [3, 28, 1, 4, 5, 2, 2], [2, 14, 16, 8, 3, 2, 1], [2, 11, 3, 2, 3, 3, 0], [2, 5, 3, 2, 1, 1, 0],
+    ];
+    for (const [n, size, inCh, outCh, k, stride, padding] of cases) {
+      const grads = (mode: 'native' | 'conv') => {
+        seed(3);
+        const conv = new Conv2d(inCh, outCh, k, { stride, padding, filterGrad: mode });
+        const xp = new Parameter(tf.randomNormal([n, size, size, inCh], 0, 1, 'float32', 9));
+        tf.dispose(backward(() => conv.forward(xp.value).square().sum(), [...conv.parameters(), xp]));
+        const out = [conv.weight.grad!, conv.bias!.grad!, xp.grad!].map(arr);
+        conv.dispose();
+        xp.dispose();
+        return out;
+      };
+      const a = grads('native');
+      const b = grads('conv');
+      a.forEach((g, j) => {
+        const scale = Math.max(...g.map(Math.abs));
+        g.forEach((v, i) => expect(Math.abs(b[j][i] - v) / scale, `${[n, size, inCh, outCh, k, stride, padding]}`).to.be.below(1e-5));
+      });
+    }
   });
 });
 
@@ -96,7 +107,7 @@ const closeAll = (a: number[][], b: number[][], eps: number) =>
   a.forEach((g, k) => g.forEach((v, i) => expect(b[k][i]).to.be.closeTo(v, eps)));
 
 describe('lib: nn on the wasm backend (own gradient paths)', () => {
-  it("Conv2d trains with the im2col filter gradient (wasm has no Conv2DBackpropFilter) and matches the default backend", async function () {
+  it("Conv2d trains with the filter gradient by convolution (wasm has no Conv2DBackpropFilter) and matches the default backend", async function () {
     const grads = () => {
       seed(3);
       const conv = new Conv2d(1, 2, 3, { padding: 1 });
@@ -115,6 +126,37 @@ describe('lib: nn on the wasm backend (own gradient paths)', () => {
       expect(() => forced.forward(tf.zeros([1, 4, 4]))).to.throw(/no Conv2DBackpropFilter kernel/);
       forced.dispose();
     });
+  });
+
+  it('Conv2d on wasm computes an input gradient only where one can flow (a reshaped batch of data: none)', async function () {
+    const backpropInputs = async (input: 'data' | 'parameter') => {
+      seed(5);
+      const conv = new Conv2d(1, 2, 3, { stride: 2, padding: 1 });
+      const rows = tf.tensor2d(Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)), [2, 36]);
+      const xp = new Parameter(rows);
+      const params = input === 'parameter' ? [...conv.parameters(), xp] : conv.parameters();
+      const source = input === 'parameter' ? xp.value : rows;
+      const profile = await tf.profile(() => tf.dispose(backward(() => conv.forward(source.reshape([2, 6, 6, 1])).square().sum(), params)));
+      const grads = { weight: arr(conv.weight.grad!), input: xp.grad === null ? null : arr(xp.grad) };
+      conv.dispose();
+      xp.dispose();
+      rows.dispose();
+      return { convolutions: profile.kernels.filter((k) => k.name === 'Conv2D').length, grads };
+    };
+    const reference = await backpropInputs('parameter');
+    const previous = tf.getBackend();
+    require('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) this.skip();
+    try {
+      const data = await backpropInputs('data');
+      const param = await backpropInputs('parameter');
+      // Forward and filter gradient; the input's gradient adds one convolution per phase of stride 2.
+      expect(data.convolutions).to.equal(2);
+      expect(param.convolutions).to.equal(6);
+      closeAll([reference.grads.weight, reference.grads.input!], [data.grads.weight, param.grads.input!], 1e-5);
+    } finally {
+      await tf.setBackend(previous);
+    }
   });
 
   it('Linear layers (plain-product custom op on wasm) give the same values and gradients, input gradient included', async function () {

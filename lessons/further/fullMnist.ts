@@ -76,7 +76,7 @@ export function convSupport(): ConvSupport {
     ? `backend ${backend} runs Conv2d and both its gradients in native kernels: image patches @ filters through BLAS, as PatchConv2d does in JavaScript`
     : nativeFilterGrad
       ? `backend ${backend} runs Conv2d and both its gradients with its own convolution kernels`
-      : `backend ${backend} has NO Conv2D filter-gradient kernel, so Conv2d computes that gradient from image patches @ the output's gradient, as PatchConv2d does`;
+      : `backend ${backend} has NO Conv2D filter-gradient kernel, so Conv2d computes that gradient as one more convolution, of the input by the output's gradient`;
   return { backend, nativeConv, nativeFilterGrad, message };
 }
 

@@ -29,6 +29,11 @@ export interface RunOptions {
   jobs: number;
 }
 
+/** Notebooks at once by default: cores + 1, so that a core left idle by one kernel's waits is used. */
+function defaultJobs(): number {
+  return availableParallelism() + 1;
+}
+
 const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
 
 Executes each notebook (default: every notebooks/*.ipynb) on a fresh tslab kernel started in the
@@ -40,13 +45,14 @@ options:
   --timeout <s>       per-cell time limit in seconds (default: 900)
   --no-build          do not export the notebooks or run \`npm run build\` first
   --trust             mark the executed notebooks trusted for this user (jupyter trust)
-  --jobs <n>          notebooks run at once, each on its own kernel (default: the number of CPU
-                      cores, ${availableParallelism()} here; 1 runs them one after another, which
-                      keeps the timings a notebook prints undisturbed)
+  --jobs <n>          notebooks run at once, each on its own kernel (default: one more than
+                      the CPU cores, ${defaultJobs()} here: a kernel spends most of its time
+                      compiling cells on one core; 1 runs them one after another, which keeps the
+                      timings a notebook prints undisturbed)
   -h, --help          this text`;
 
 export function parseArgs(argv: readonly string[], root: string): RunOptions | 'help' {
-  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true, trust: false, jobs: availableParallelism() };
+  const options: RunOptions = { notebooks: [], outDir: join(root, 'build'), cellTimeoutS: 900, build: true, trust: false, jobs: defaultJobs() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
