@@ -69,9 +69,13 @@ export function parseArgs(argv: string[]): Options {
 }
 
 /** Child mode: one backend, the whole workload, one JSON line on stdout. */
+/** How the child tells the parent, on stderr, which phase it is in. */
+const PHASE_MARK = 'bench phase: ';
+
 async function runChild(name: BackendName, o: Options): Promise<void> {
   const choice = await initBackend(name);
-  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget });
+  const onPhase = (phase: string) => process.stderr.write(`${PHASE_MARK}${phase}\n`);
+  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget, onPhase });
   process.stdout.write(`${JSON.stringify({ report: formatBackendReport(choice), ...result })}\n`);
 }
 
@@ -82,7 +86,7 @@ function lastJsonLine(text: string): unknown {
   return line === undefined ? undefined : JSON.parse(line);
 }
 
-interface ChildRun { status: number | null; stdout: string; stderr: string; error?: Error }
+export interface ChildRun { status: number | null; signal?: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
 
 /**
  * Runs a command to its end, collecting its output, in a process group of its own that goes with
@@ -97,8 +101,18 @@ function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv = proc
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
     child.on('error', (error) => resolve({ status: null, stdout: text(out), stderr: text(err), error }));
-    child.on('close', (status) => resolve({ status, stdout: text(out), stderr: text(err) }));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout: text(out), stderr: text(err) }));
   });
+}
+
+/** One line on a failed child: its error, or the signal that killed it, and the phase it was in. */
+export function whyChildFailed(run: ChildRun): string {
+  const lines = (run.stderr || run.error?.message || '').trim().split('\n').filter((l) => l.trim() !== '');
+  const phase = [...lines].reverse().find((l) => l.startsWith(PHASE_MARK))?.slice(PHASE_MARK.length);
+  const messages = lines.filter((l) => !l.startsWith(PHASE_MARK));
+  const error = messages.find((l) => /Error/.test(l));
+  const why = error?.trim() ?? (run.signal ? `crashed (${run.signal})` : messages[messages.length - 1]?.trim() ?? `exit code ${run.status}, no output`);
+  return phase === undefined ? why : `${why} in phase ${phase}`;
 }
 
 async function runInChild(name: BackendName, o: Options): Promise<ChildOutcome> {
@@ -108,11 +122,7 @@ async function runInChild(name: BackendName, o: Options): Promise<ChildOutcome> 
     ...process.execArgv, ...loader, __filename, '--child', name, '--full-epochs', String(o.fullEpochs), '--cnn-budget', String(o.cnnBudget), '--seed', String(o.seed),
   ];
   const run = await runToEnd(process.execPath, args, { ...process.env, TFJS_BACKEND: '' });
-  if (run.status !== 0) {
-    const lines = (run.stderr || run.error?.message || 'no output').trim().split('\n');
-    const why = lines.find((l) => /Error/.test(l)) ?? lines[lines.length - 1];
-    return { ok: false, error: why.trim() };
-  }
+  if (run.status !== 0) return { ok: false, error: whyChildFailed(run) };
   const parsed = lastJsonLine(run.stdout);
   if (parsed === undefined) return { ok: false, error: 'child printed no JSON' };
   return { ok: true, result: parsed as WorkloadResult & { report: string } };

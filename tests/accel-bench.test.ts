@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as path from 'path';
-import { parseArgs, ratios } from '../scripts/bench';
+import { parseArgs, ratios, whyChildFailed } from '../scripts/bench';
 import { PHASES, WorkloadResult } from '../scripts/bench/workload';
 
 describe('bench: command line and torch ratios', () => {
@@ -28,6 +28,15 @@ describe('bench: command line and torch ratios', () => {
     expect(() => parseArgs(['--backends', 'tpu'])).to.throw(/--backends: unknown tensor backend 'tpu'/);
     expect(() => parseArgs(['--frobnicate'])).to.throw(/unknown argument '--frobnicate'/);
     expect(() => parseArgs(['--seed'])).to.throw(/--seed needs a value/);
+  });
+
+  it('says why a backend\'s child failed: its error or the signal, and the phase it was in', () => {
+    const warning = 'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced';
+    expect(whyChildFailed({ status: null, signal: 'SIGSEGV', stdout: '', stderr: `${warning}\nbench phase: load\nbench phase: pixel_similarity\n` }))
+      .to.equal('crashed (SIGSEGV) in phase pixel_similarity');
+    expect(whyChildFailed({ status: 1, stdout: '', stderr: 'bench phase: load\nError: no MNIST files\n    at x\n' })).to.equal('Error: no MNIST files in phase load');
+    expect(whyChildFailed({ status: 1, stdout: '', stderr: 'Error: the tensor backend cannot load\n' })).to.equal('Error: the tensor backend cannot load');
+    expect(whyChildFailed({ status: 3, stdout: '', stderr: '' })).to.equal('exit code 3, no output');
   });
 
   it('ratios are ours / torch per phase, rounded to 2 places, skipping phases torch lacks', () => {

@@ -49,6 +49,8 @@ export interface WorkloadOptions {
    * batch times the epoch's batches.
    */
   cnnBudgetSeconds: number;
+  /** Called as each phase starts (the bench's child reports it, so that a crash names its phase). */
+  onPhase?: (phase: PhaseName) => void;
 }
 
 interface Images { x: tf.Tensor; y: tf.Tensor }
@@ -135,6 +137,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   seed(options.seed);
   const phases = {} as Record<PhaseName, PhaseStats>;
 
+  options.onPhase?.('load');
   const [raw, loadSeconds] = timed(() => {
     const { train: trainSet, test: testSet } = loadMnist();
     return {
@@ -146,6 +149,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   const { threes, sevens, v3, v7, trainSet, testSet } = raw;
   const counts = [threes, sevens, v3, v7].map((t) => t.shape[0]);
 
+  options.onPhase?.('pixel_similarity');
   const [pixel, pixelSeconds] = timed(() => {
     const mean3 = threes.mean(0);
     const mean7 = sevens.mean(0);
@@ -169,6 +173,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   const valid = binary(v3, v7);
   tf.dispose([threes, sevens, v3, v7]);
 
+  options.onPhase?.('linear1_20ep');
   const [linear1, linearSeconds] = timed(() => {
     const w = initParams([784, 1]);
     const b = initParams([1]);
@@ -179,6 +184,7 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   });
   phases.linear1_20ep = stats(linearSeconds);
 
+  options.onPhase?.('simple_net_40ep');
   const [simpleNet, simpleSeconds] = timed(() => {
     const net = new Sequential(new Linear(784, 30), new ReLU(), new Linear(30, 1));
     const hist = fit((xb) => net.forward(xb), new BasicOptim(net.parameters(), 0.1), train, valid, 40);
@@ -188,12 +194,14 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
   phases.simple_net_40ep = stats(simpleSeconds);
   tf.dispose([train.x, train.y, valid.x, valid.y]);
 
+  options.onPhase?.('full_mlp_epoch_median');
   const fullTrain = allDigits(trainSet);
   const fullTest = allDigits(testSet);
   const full = fullMlp(fullTrain, fullTest, options.fullEpochs);
   const sorted = [...full.epochSeconds].sort((a, b) => a - b);
   phases.full_mlp_epoch_median = stats(sorted[Math.floor(sorted.length / 2)]);
 
+  options.onPhase?.('cnn_epoch');
   const cnn = cnnEpoch(fullTrain, fullTest, options.cnnBudgetSeconds);
   tf.dispose([fullTrain.x, fullTrain.y, fullTest.x, fullTest.y]);
   phases.cnn_epoch = stats(cnn.seconds);
