@@ -67,6 +67,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 #ifdef _OPENMP
 #include <omp.h>
@@ -845,31 +846,32 @@ float* Scratch(int slot, size_t floats) {
   return buffer.data();
 }
 
+// Calls body with a patch row's length (kw * c floats) as a compile-time constant for the common
+// 3, 5, 7 and 9, so that the row copies unroll; with 0 (a run-time length) otherwise.
+template <typename Body>
+void WithRowWidth(const ConvGeom& g, Body body) {
+  switch (g.kw * g.c) {
+    case 3: return body(std::integral_constant<int, 3>{});
+    case 5: return body(std::integral_constant<int, 5>{});
+    case 7: return body(std::integral_constant<int, 7>{});
+    case 9: return body(std::integral_constant<int, 9>{});
+    default: return body(std::integral_constant<int, 0>{});
+  }
+}
+
 // The patch rows of output positions [r0, r1) (r = (image * oh + oy) * ow + ox) into cols, one row
 // of K values each, zeros where the patch covers padding.
 void Im2col(const ConvGeom& g, const float* x, int64_t r0, int64_t r1, float* cols) {
   if (g.dh != 1 || g.dw != 1) return Im2colGeneric(g, x, r0, r1, cols);
   float* rows = Scratch(1, static_cast<size_t>(g.kh * PaddedWidth(g) * g.c));
-  switch (g.kw * g.c) {
-    case 3: return Im2colRows<3>(g, x, r0, r1, cols, rows);
-    case 5: return Im2colRows<5>(g, x, r0, r1, cols, rows);
-    case 7: return Im2colRows<7>(g, x, r0, r1, cols, rows);
-    case 9: return Im2colRows<9>(g, x, r0, r1, cols, rows);
-    default: return Im2colRows<0>(g, x, r0, r1, cols, rows);
-  }
+  WithRowWidth(g, [&](auto width) { Im2colRows<decltype(width)::value>(g, x, r0, r1, cols, rows); });
 }
 
 // The adjoint of Im2col: adds each patch value of positions [r0, r1) onto its pixel of dx.
 void Col2im(const ConvGeom& g, const float* cols, int64_t r0, int64_t r1, float* dx) {
   if (g.dh != 1 || g.dw != 1) return Col2imGeneric(g, cols, r0, r1, dx);
   float* rows = Scratch(1, static_cast<size_t>(g.kh * PaddedWidth(g) * g.c));
-  switch (g.kw * g.c) {
-    case 3: return Col2imRows<3>(g, cols, r0, r1, dx, rows);
-    case 5: return Col2imRows<5>(g, cols, r0, r1, dx, rows);
-    case 7: return Col2imRows<7>(g, cols, r0, r1, dx, rows);
-    case 9: return Col2imRows<9>(g, cols, r0, r1, dx, rows);
-    default: return Col2imRows<0>(g, cols, r0, r1, dx, rows);
-  }
+  WithRowWidth(g, [&](auto width) { Col2imRows<decltype(width)::value>(g, cols, r0, r1, dx, rows); });
 }
 
 napi_value Conv2d(napi_env env, napi_callback_info info) {
