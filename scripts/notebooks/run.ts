@@ -29,9 +29,9 @@ export interface RunOptions {
   jobs: number;
 }
 
-/** Notebooks at once by default: cores + 1, so that a core left idle by one kernel's waits is used. */
+/** Notebooks at once by default: one per core. */
 function defaultJobs(): number {
-  return availableParallelism() + 1;
+  return availableParallelism();
 }
 
 const USAGE = `usage: npm run notebooks -- [options] [notebook.ipynb ...]
@@ -45,10 +45,10 @@ options:
   --timeout <s>       per-cell time limit in seconds (default: 900)
   --no-build          do not export the notebooks or run \`npm run build\` first
   --trust             mark the executed notebooks trusted for this user (jupyter trust)
-  --jobs <n>          notebooks run at once, each on its own kernel (default: one more than
-                      the CPU cores, ${defaultJobs()} here: a kernel spends most of its time
-                      compiling cells on one core; 1 runs them one after another, which keeps the
-                      timings a notebook prints undisturbed)
+  --jobs <n>          notebooks run at once, each on its own kernel (default: the number of CPU
+                      cores, ${defaultJobs()} here: a kernel spends most of its time compiling
+                      cells on one core; 1 runs them one after another, which keeps the timings
+                      a notebook prints undisturbed)
   -h, --help          this text`;
 
 export function parseArgs(argv: readonly string[], root: string): RunOptions | 'help' {
