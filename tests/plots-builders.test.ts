@@ -245,4 +245,18 @@ describe('plots: builders', () => {
     }
     expect(() => timingBars([{ label: 'a', seconds: 1, group: 'x' }, { label: 'b', seconds: 1 }])).to.throw(/every timing or to none/);
   });
+
+  it('timingBars on a log scale: bars from the power of ten below the shortest, lengths by orders of magnitude', async () => {
+    const { marks, done } = await plotMarks(timingBars({ loop: 2.5, tensor: 0.025 }, { log: true }));
+    try {
+      const [bars] = marksOf(marks, 'rect');
+      const width = (label: string) => bars.items.find((b) => b.datum?.label === label)?.width ?? NaN;
+      // From 0.01: the tensor bar spans log10(2.5), the loop bar log10(250).
+      expect(width('tensor')).to.be.greaterThan(0);
+      expect(width('loop') / width('tensor')).to.be.closeTo(Math.log10(250) / Math.log10(2.5), 1e-6);
+    } finally {
+      done();
+    }
+    expect(() => timingBars({ a: 0, b: 1 }, { log: true })).to.throw(/log scale needs every time > 0/);
+  });
 });

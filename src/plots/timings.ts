@@ -43,6 +43,9 @@ export function timingBars(input: readonly Timing[] | Record<string, number>, op
   const labels = [...new Set(timings.map((t) => t.label))];
   const groups = [...new Set(timings.flatMap((t) => (t.group === undefined ? [] : [t.group])))];
   const barsPerLabel = Math.max(1, groups.length);
+  // A bar starts at zero, which a log scale cannot show: there the bars start at the power of ten
+  // at or below the shortest time instead.
+  const start = opts.log ? { x2: { datum: 10 ** Math.floor(Math.log10(Math.min(...timings.map((t) => t.seconds)))) } } : {};
   const grouping = groups.length > 0
     ? { yOffset: { field: 'group', type: 'nominal' as const, sort: groups }, color: { field: 'group', type: 'nominal' as const, title: null, sort: groups } }
     : {};
@@ -58,7 +61,7 @@ export function timingBars(input: readonly Timing[] | Record<string, number>, op
       ...grouping,
     },
     layer: [
-      { mark: { type: 'bar' }, encoding: { tooltip: [
+      { mark: { type: 'bar' }, encoding: { ...start, tooltip: [
         { field: 'label', type: 'nominal' },
         ...(groups.length > 0 ? [{ field: 'group', type: 'nominal' as const }] : []),
         { field: 'seconds', type: 'quantitative', format: '.3~g' },

@@ -1,19 +1,22 @@
 /**
  * Checks of lessons/further: pixel similarity with ten means (exact numbers, computed once from
  * the IDX files), the from-scratch Learner's stages on a tiny synthetic problem, the patch
- * convolution against tf.conv2d, a short ten-digit training, and the evaluation helpers.
+ * convolution against tf.conv2d, the one-cycle schedule and its callback, a short ten-digit
+ * training, and the evaluation helpers.
  * Probes call the student's code and return plain data; verifies assert on it in the grader (see ./types).
  */
 import { expect } from 'chai';
 import { tf } from '../../../src/backend';
 import { DataLoader, DataLoaders, TensorBatch } from '../../../src/dataloader';
-import { CancelFitException, EVENTS } from '../../../src/learner';
+import { CancelFitException, EVENTS, Learner } from '../../../src/learner';
 import { accuracy, crossEntropy } from '../../../src/losses';
 import { Linear, Module } from '../../../src/nn';
+import { sgd } from '../../../src/optim';
 import { seed } from '../../../src/random';
 import type * as Scratch from '../../../lessons/further/learnerFromScratch';
 import type * as TenMeans from '../../../lessons/further/tenMeans';
 import type * as PatchConv from '../../../lessons/further/patchConv';
+import type * as OneCycleLesson from '../../../lessons/further/oneCycle';
 import type * as FullMnist from '../../../lessons/further/fullMnist';
 import type * as Evaluation from '../../../lessons/further/evaluation';
 import type { LessonCheck, LessonModule } from './types';
@@ -43,6 +46,9 @@ function blobs(): Blobs {
   const y = tf.tensor1d(ys, 'int32');
   return { x, y, dls: new DataLoaders(new DataLoader([x, y], { batchSize: 20, shuffle: true }), new DataLoader([x, y], { batchSize: 50 })) };
 }
+
+/** Where the one-cycle check reads the schedule (progress of the fit, clamped outside [0, 1]). */
+const ONE_CYCLE_POINTS = [-0.5, 0, 0.1, 0.25, 0.4, 0.625, 0.9, 1, 1.5];
 
 /** The patch convolution's input [2, 7, 7, 3] (seeded: the same in the probe and the verify). */
 function patchConvInput(): tf.Tensor4D {
@@ -203,6 +209,56 @@ export const furtherChecks: LessonCheck[] = [
       expect(diff).to.be.lessThan(1e-5);
       expect(gradDiff).to.be.lessThan(1e-3);
       expect(r.wrongChannels, 'a 2-channel input should throw').to.be.a('string').and.match(/expected NHWC input/);
+    },
+  }),
+  check({
+    question: 0,
+    title: 'oneCycleLr: from maxLr/10 up to maxLr over the warm-up, a half cosine down to maxLr/100, clamped to [0, 1]',
+    file: 'further/oneCycle',
+    probe(mod) {
+      const m = lesson<typeof OneCycleLesson>(mod, 'oneCycle', ['oneCycleLr']);
+      return {
+        defaults: ONE_CYCLE_POINTS.map((p) => m.oneCycleLr(p, { maxLr: 0.2 })),
+        custom: [0, 0.25, 0.5, 0.75, 1].map((p) => m.oneCycleLr(p, { maxLr: 1, warmup: 0.5, divStart: 4, divEnd: 8 })),
+      };
+    },
+    verify(r) {
+      // By hand: at 0.1, 0.02 + 0.18 * 0.4; at 0.4, 0.002 + 0.099 * (1 + cos(0.2 pi)); at 0.9, q = 13/15.
+      const expected = [0.02, 0.02, 0.092, 0.2, 0.181093, 0.101, 0.0105590, 0.002, 0.002];
+      r.defaults.forEach((lr, i) => expect(lr, `oneCycleLr(${ONE_CYCLE_POINTS[i]}, { maxLr: 0.2 })`).to.be.closeTo(expected[i], 1e-6));
+      // warm-up 0.5 from 1/4; then down to 1/8 along the half cosine (at 0.75: 1/8 + 7/8 * 0.5).
+      const custom = [0.25, 0.625, 1, 0.5625, 0.125];
+      r.custom.forEach((lr, i) => expect(lr, `the custom schedule at ${i / 4}`).to.be.closeTo(custom[i], 1e-9));
+    },
+  }),
+  check({
+    question: 0,
+    title: 'OneCycle sets the learning rate of every training batch and keeps it (a Learner, 2 epochs of 10 batches)',
+    file: 'further/oneCycle',
+    probe: async (mod) => {
+      const m = lesson<typeof OneCycleLesson>(mod, 'oneCycle', ['OneCycle']);
+      const data = blobs();
+      seed(1);
+      const model = new Linear(2, 2);
+      const schedule = new m.OneCycle({ maxLr: 0.5 });
+      const learn = new Learner(data.dls, model, { lossFunc: crossEntropy, metrics: [accuracy], optFunc: sgd({ momentum: 0.9 }), cbs: [schedule], progress: false });
+      try {
+        await learn.fit(2, 0.5);
+      } finally {
+        learn.dispose();
+        model.dispose();
+        tf.dispose([data.x, data.y]);
+      }
+      return { lrs: [...schedule.lrs], zeroPeak: thrown(() => new m.OneCycle({ maxLr: 0 })) };
+    },
+    verify(r) {
+      expect(r.lrs, 'one rate per training batch').to.have.length(20);
+      // Batch i of 20 is at progress i / 20: up from 0.05 to 0.5 over the first five, then down.
+      expect(r.lrs[0]).to.be.closeTo(0.05, 1e-12);
+      expect(r.lrs[5]).to.be.closeTo(0.5, 1e-12);
+      expect(r.lrs[19]).to.be.closeTo(0.005 + 0.495 * 0.5 * (1 + Math.cos(Math.PI * 14 / 15)), 1e-12);
+      for (let i = 1; i < 20; i++) expect(r.lrs[i] > r.lrs[i - 1], `rate ${i} ${i <= 5 ? 'rises' : 'falls'}`).to.equal(i <= 5);
+      expect(r.zeroPeak, 'maxLr 0 should throw').to.be.a('string').and.match(/maxLr must be > 0/);
     },
   }),
   check({
