@@ -47,6 +47,19 @@ function blobs(): Blobs {
   return { x, y, dls: new DataLoaders(new DataLoader([x, y], { batchSize: 20, shuffle: true }), new DataLoader([x, y], { batchSize: 50 })) };
 }
 
+/** Runs `body` on the blobs and a `Linear(2, 2)` seeded with 1, then frees both. */
+async function onBlobs<T>(body: (data: Blobs, model: Linear) => Promise<T>): Promise<T> {
+  const data = blobs();
+  seed(1);
+  const model = new Linear(2, 2);
+  try {
+    return await body(data, model);
+  } finally {
+    model.dispose();
+    tf.dispose([data.x, data.y]);
+  }
+}
+
 /** Where the one-cycle check reads the schedule (progress of the fit, clamped outside [0, 1]). */
 const ONE_CYCLE_POINTS = [-0.5, 0, 0.1, 0.25, 0.4, 0.625, 0.9, 1, 1.5];
 
@@ -83,17 +96,11 @@ export const furtherChecks: LessonCheck[] = [
     file: 'further/learnerFromScratch',
     probe: async (mod) => {
       const m = lesson<typeof Scratch>(mod, 'learnerFromScratch', ['fitBareLoop']);
-      const { dls, x, y } = blobs();
-      seed(1);
-      const model = new Linear(2, 2);
-      try {
+      return onBlobs(async ({ dls, x, y }, model) => {
         const lossBefore = tf.tidy(() => crossEntropy(model.forward(x), y).dataSync()[0]);
         const history = await m.fitBareLoop(model, dls, { epochs: 5, lr: 0.5, lossFunc: crossEntropy, metrics: [accuracy] });
         return { lossBefore, history };
-      } finally {
-        model.dispose();
-        tf.dispose([x, y]);
-      }
+      });
     },
     verify({ lossBefore, history }) {
       expect(history).to.have.length(5);
@@ -237,18 +244,15 @@ export const furtherChecks: LessonCheck[] = [
     file: 'further/oneCycle',
     probe: async (mod) => {
       const m = lesson<typeof OneCycleLesson>(mod, 'oneCycle', ['OneCycle']);
-      const data = blobs();
-      seed(1);
-      const model = new Linear(2, 2);
       const schedule = new m.OneCycle({ maxLr: 0.5 });
-      const learn = new Learner(data.dls, model, { lossFunc: crossEntropy, metrics: [accuracy], optFunc: sgd({ momentum: 0.9 }), cbs: [schedule], progress: false });
-      try {
-        await learn.fit(2, 0.5);
-      } finally {
-        learn.dispose();
-        model.dispose();
-        tf.dispose([data.x, data.y]);
-      }
+      await onBlobs(async ({ dls }, model) => {
+        const learn = new Learner(dls, model, { lossFunc: crossEntropy, metrics: [accuracy], optFunc: sgd({ momentum: 0.9 }), cbs: [schedule], progress: false });
+        try {
+          await learn.fit(2, 0.5);
+        } finally {
+          learn.dispose();
+        }
+      });
       return { lrs: [...schedule.lrs], zeroPeak: thrown(() => new m.OneCycle({ maxLr: 0 })) };
     },
     verify(r) {
