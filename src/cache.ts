@@ -1,7 +1,7 @@
 /**
  * Tensors kept for a whole process (the digit stacks, the training rows), keyed by name. A cached
  * tensor is only as good as the backend holding its data: when another backend becomes active
- * (tests switch them, the convolutional net moves to wasm), the entry is built again rather than
+ * (tests switch them; from plain cpu the convolutional net moves to wasm), the entry is built again rather than
  * trusted. This is plumbing for the lessons, not part of the chapter.
  */
 import { tf } from './backend';
