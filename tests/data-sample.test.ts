@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -258,6 +258,28 @@ describe('data/mnistSample: fastai MNIST_SAMPLE built offline', function () {
       const lines = fs.readFileSync(path.join(target, 'labels.csv'), 'utf8').trimEnd().split('\n');
       expect(lines).to.have.length(14435);
       fs.rmdirSync(live);
+    });
+
+    it('two processes building the same tree at once (two notebooks on a fresh machine): both read it whole', async () => {
+      const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-race-')), 'mnist_sample');
+      const script = path.join(__dirname, 'fixtures', 'sample-race.ts');
+      const run = () => new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', script, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+        child.on('close', (code) => resolve({ code, out }));
+      });
+      try {
+        const results = await Promise.all([run(), run()]);
+        for (const r of results) {
+          expect(r.out).to.match(/^read \d+\n$/);
+          expect(r.code).to.equal(0);
+        }
+        expect(mnistSampleCounts(target)).to.deep.equal(EXPECTED_COUNTS);
+      } finally {
+        fs.rmSync(path.dirname(target), { recursive: true, force: true });
+      }
     });
 
     it('a tree whose marker is missing is not taken for complete', () => {

@@ -218,22 +218,40 @@ export function mnistSampleProblem(dir: string): string | null {
   return null;
 }
 
-/** Builds a fresh tree beside `dir`, then swaps it in; a tree another process finished first is kept. */
+/** The folder's inode, or null when there is none: a tree swapped in by another process has a new one. */
+function folderId(dir: string): number | null {
+  try {
+    return fs.statSync(dir).ino;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Builds a fresh tree beside `dir`, then swaps it in. A sound tree that another process finished
+ * meanwhile is kept and ours dropped: that process (another notebook) may already be reading it.
+ */
 function buildTree(dir: string, problem: string): void {
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   removeStaleSiblings(dir);
   if (fs.existsSync(dir)) checkOnlyTreeEntries(dir, problem);
+  const replacing = folderId(dir);
   const tmp = uniqueSibling(dir, 'tmp');
   fs.mkdirSync(tmp);
   try {
     writeTree(tmp);
-    if (fs.existsSync(dir)) discardTree(dir);
+    const now = folderId(dir);
+    if (now !== null) {
+      if (now !== replacing && mnistSampleProblem(dir) === null) return;
+      discardTree(dir);
+    }
     fs.renameSync(tmp, dir);
   } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    // Another process finished the same build first: its tree is as good as ours.
+    // Another process renamed its tree in between: as good as ours.
     if (isErrno(err, 'ENOTEMPTY', 'EEXIST') && mnistSampleProblem(dir) === null) return;
     throw err;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
