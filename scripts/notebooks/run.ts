@@ -209,8 +209,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.build) exportAndBuild(root, options.notebooks);
   const started = Date.now();
   const runs = await inPool(options.notebooks, options.jobs, (path) => runOne(path, options, root));
-  const failed = options.notebooks.filter((_, i) => runs[i] === null || runs[i]?.failure).map((path) => basename(path));
-  const written = options.notebooks.filter((_, i) => runs[i] !== null && !runs[i]?.failure).map((path) => runPaths(options.outDir, basename(path, '.ipynb'), false).ipynbPath);
+  const ran = (i: number): boolean => runs[i] !== null && !runs[i]?.failure;
+  const failed = options.notebooks.filter((_, i) => !ran(i)).map((path) => basename(path));
+  const written = options.notebooks.filter((_, i) => ran(i)).map((path) => runPaths(options.outDir, basename(path, '.ipynb'), false).ipynbPath);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (options.trust) console.log(describeTrust(trustNotebooks(written)));
   const total = options.notebooks.length;
