@@ -33,6 +33,11 @@
 //   reluGrad(dy, y, out, sums|null) -> undefined
 //     out = dy * step(y) (op 9 of binary); with sums (c floats), also the column sums of out taken
 //     as rows of c values, in double, in row order (the bias gradient of a layer ending in relu).
+//   crossEntropyLoss(x, cls, classes) -> number
+//     The mean cross entropy of logits x [rows, classes] against classes cls (an Int32Array of rows,
+//     -1 for none): -(sum of one-hot * log-softmax, in float) / rows, as the composed ops round it.
+//   crossEntropyGrad(x, cls, classes, g, out) -> undefined
+//     Its gradient for g = -(dy / rows): per row dv = g * one-hot, out = dv - sum(dv) * softmax.
 //   conv2d(geom, x, filter, bias|null, relu, out) -> undefined
 //     A 2-D convolution of NHWC x [n, h, w, c] with filter [kh, kw, c, oc] (tfjs's layouts) into out
 //     [n, oh, ow, oc]: each output row of patches (im2col) times the filter matrix [kh*kw*c, oc]
@@ -57,10 +62,12 @@
 //   info() -> string
 #include <node_api.h>
 #include <cblas.h>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -314,6 +321,9 @@ int64_t LoopThreads() {
 // Each piece is computed the same way whichever thread takes it, so results do not depend on the
 // number of threads. The helpers live as long as the process.
 class BlockPool {
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::microseconds kSpin{2000};
+
  public:
   static BlockPool& Get() {
     static BlockPool* pool = new BlockPool();  // never destroyed: helpers may outlive static destructors
@@ -335,12 +345,14 @@ class BlockPool {
       job_ = &block;
       count_ = count;
       next_.store(0);
-      generation_++;
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     for (int64_t b; (b = next_.fetch_add(1)) < count;) block(b);
+    // A helper that took a piece finishes it at about the same time: wait for it awake first.
+    for (auto until = Clock::now() + kSpin; busy_.load() != 0 && Clock::now() < until;) std::this_thread::yield();
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return busy_ == 0; });
+    done_.wait(lock, [this] { return busy_.load() == 0; });
     job_ = nullptr;  // under the lock, where busy_ is 0: no helper can start on it any more
   }
 
@@ -351,12 +363,17 @@ class BlockPool {
     for (auto& t : threads_) t.detach();
   }
 
+  // After a job a helper stays awake for kSpin, yielding its core to anything else that wants it,
+  // and only then sleeps: a training step starts its large products a few hundred microseconds
+  // apart, and waking a sleeping thread takes tens of microseconds on a virtual machine, about
+  // what its half of a 128 x 784 x 128 product takes (OpenBLAS's and OpenMP's threads wait the same way).
   void Work() {
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      for (auto until = Clock::now() + kSpin; generation_.load() == seen && Clock::now() < until;) std::this_thread::yield();
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      seen = generation_.load();
       const std::function<void(int64_t)>* job = job_;
       const int64_t count = count_;
       if (job == nullptr) continue;  // woke after that job had finished
@@ -375,8 +392,8 @@ class BlockPool {
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t count_ = 0;
   std::atomic<int64_t> next_{0};
-  uint64_t generation_ = 0;
-  int busy_ = 0;
+  std::atomic<uint64_t> generation_{0};  // changed under mutex_, read without it while spinning
+  std::atomic<int> busy_{0};             // likewise
 };
 
 // Products of at least this many multiply-adds are cut into pieces: two row bands of the result
@@ -537,6 +554,16 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The sum of n floats in double. Four running sums break the chain of dependent additions
+// (doubles: the order changes nothing that survives rounding to float).
+double BlockSum(const float* v, int64_t n) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) { s0 += v[j]; s1 += v[j + 1]; s2 += v[j + 2]; s3 += v[j + 3]; }
+  for (; j < n; j++) s0 += v[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
 napi_value Reduce(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!Args(env, info, 4, argv, "reduce(x, out, mean, leading)")) return nullptr;
@@ -571,18 +598,79 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
       finish(j, total);
     }
   } else {
-    // Four running sums per block break the chain of dependent additions (doubles: the order
-    // changes nothing that survives rounding to float).
     Split(outSize, n, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; i++) {
-        const float* v = x + i * count;
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-        int64_t j = 0;
-        for (; j + 4 <= count; j += 4) { s0 += v[j]; s1 += v[j + 1]; s2 += v[j + 2]; s3 += v[j + 3]; }
-        for (; j < count; j++) s0 += v[j];
-        finish(i, (s0 + s1) + (s2 + s3));
+        finish(i, BlockSum(x + i * count, count));
       }
     });
+  }
+  return nullptr;
+}
+
+// ---- Cross entropy (log-softmax, one-hot pick, mean) and its gradient ----
+//
+// The arithmetic of the composed tfjs ops, each value rounded to float where their kernels round
+// it (x - max, exp, the row sums in double through BlockSum as the Sum kernel does, log, the
+// subtraction), so the loss and the gradient come out the same to the last bit.
+
+// Checks x [rows, classes] and cls (one class per row, -1 for a zero one-hot row).
+bool GetLossArgs(napi_env env, napi_value* argv, float** x, int32_t** cls, int64_t* rows, int64_t* classes) {
+  int64_t n, nRows;
+  if (!GetInt(env, argv[2], "classes", classes) || !GetTyped(env, argv[0], "x", x, &n) || !GetTyped(env, argv[1], "cls", cls, &nRows)) return false;
+  if (*classes <= 0 || n != nRows * *classes) return Throw(env, "x must hold classes values for each entry of cls");
+  *rows = nRows;
+  return true;
+}
+
+// One row's log-probabilities: x - max (NaN wins), minus the log of the sum of exps.
+void LogSoftmaxRow(const float* x, int64_t classes, float* logProbs, float* exps) {
+  float max = x[0];
+  for (int64_t j = 0; j < classes; j++) if (x[j] != x[j] || x[j] > max) max = x[j];
+  for (int64_t j = 0; j < classes; j++) logProbs[j] = x[j] - max;
+  for (int64_t j = 0; j < classes; j++) exps[j] = static_cast<float>(std::exp(static_cast<double>(logProbs[j])));
+  const float logSum = static_cast<float>(std::log(static_cast<double>(static_cast<float>(BlockSum(exps, classes)))));
+  for (int64_t j = 0; j < classes; j++) logProbs[j] = logProbs[j] - logSum;
+}
+
+// crossEntropyLoss(x, cls, classes) -> -(sum of the picked log-probabilities, in float) / rows, in double.
+napi_value CrossEntropyLoss(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, 3, argv, "crossEntropyLoss(x, cls, classes)")) return nullptr;
+  float* x;
+  int32_t* cls;
+  int64_t rows, classes;
+  if (!GetLossArgs(env, argv, &x, &cls, &rows, &classes)) return nullptr;
+  std::vector<float> picked(static_cast<size_t>(rows * classes)), exps(static_cast<size_t>(classes));
+  for (int64_t i = 0; i < rows; i++) {
+    float* row = picked.data() + i * classes;
+    LogSoftmaxRow(x + i * classes, classes, row, exps.data());
+    for (int64_t j = 0; j < classes; j++) row[j] = (j == cls[i] ? 1.0f : 0.0f) * row[j];
+  }
+  const float total = static_cast<float>(BlockSum(picked.data(), rows * classes));
+  napi_value result;
+  napi_create_double(env, -static_cast<double>(total) / static_cast<double>(rows), &result);
+  return result;
+}
+
+// crossEntropyGrad(x, cls, classes, g, out): out = dv - (row sum of dv) * softmax, dv = g * one-hot
+// (g = -(dy / rows), rounded to float by the caller).
+napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, 5, argv, "crossEntropyGrad(x, cls, classes, g, out)")) return nullptr;
+  float *x, *out, g;
+  int32_t* cls;
+  int64_t rows, classes;
+  if (!GetLossArgs(env, argv, &x, &cls, &rows, &classes) || !GetFloat(env, argv[3], "g", &g) ||
+      !GetFloats(env, argv[4], "out", rows * classes, &out)) {
+    return nullptr;
+  }
+  std::vector<float> logProbs(static_cast<size_t>(classes)), exps(static_cast<size_t>(classes));
+  for (int64_t i = 0; i < rows; i++) {
+    LogSoftmaxRow(x + i * classes, classes, logProbs.data(), exps.data());
+    float* dv = out + i * classes;
+    for (int64_t j = 0; j < classes; j++) dv[j] = g * (j == cls[i] ? 1.0f : 0.0f);
+    const float rowSum = static_cast<float>(BlockSum(dv, classes));
+    for (int64_t j = 0; j < classes; j++) dv[j] = dv[j] - rowSum * static_cast<float>(std::exp(static_cast<double>(logProbs[j])));
   }
   return nullptr;
 }
@@ -1084,6 +1172,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"crossEntropyLoss", nullptr, CrossEntropyLoss, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"crossEntropyGrad", nullptr, CrossEntropyGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -66,7 +66,10 @@ export class BasicOptim implements Optimizer {
   }
 
   step(): void {
-    updateEach(this.params, (p, g) => p.value.assign(p.value.sub(g.mul(this.lr))));
+    // The fused kernel computes p - g * lr with the same two float roundings as mul then sub.
+    const fused = fusedStepAvailable();
+    const attrs: SgdStepAttrs = { lr: this.lr, momentum: 0, weightDecay: 0 };
+    updateEach(this.params, (p, g) => p.value.assign(fused ? fusedStep(p, g, undefined, attrs)[0] : p.value.sub(g.mul(this.lr))));
   }
 
   zeroGrad(): void {

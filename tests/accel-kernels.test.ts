@@ -167,6 +167,7 @@ describe('accel: OpenBLAS and fast JS kernels for the cpu backend', function () 
     type Make = (params: Parameter[]) => Optimizer;
     const makers: Record<string, Make> = {
       'BasicOptim lr 1': (ps) => new BasicOptim(ps, 1),
+      'BasicOptim lr 0.1': (ps) => new BasicOptim(ps, 0.1),
       'SGD lr 0.1 momentum 0.9': (ps) => new SGD(ps, 0.1, { momentum: 0.9 }),
       'SGD lr 0.05 momentum 0.9 weight decay 0.01': (ps) => new SGD(ps, 0.05, { momentum: 0.9, weightDecay: 0.01 }),
       'SGD lr 0.3 weight decay 0.1': (ps) => new SGD(ps, 0.3, { weightDecay: 0.1 }),

@@ -13,7 +13,8 @@ function gatherInts(values: Int32Array, rowSize: number, idx: Int32Array): Int32
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (r < 0 || r >= rows) return null;
-    out.set(values.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+    // An element loop, not `out.set(values.subarray(...))`: a view per row costs more than copying a short row (labels are one int).
+    for (let j = 0, from = r * rowSize, to = i * rowSize; j < rowSize; j++) out[to + j] = values[from + j];
   }
   return out;
 }

@@ -24,6 +24,10 @@ export interface BlasAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, mode: number, m: number, n: number): void;
   /** out = dy * step(y) (relu's gradient); with `sums`, also out's column sums (rows of sums.length values), in double. */
   reluGrad(dy: Float32Array, y: Float32Array, out: Float32Array, sums: Float32Array | null): void;
+  /** Mean cross entropy of logits x [rows, classes] against cls (a class per row, -1 for none), as the composed ops round it. */
+  crossEntropyLoss(x: Float32Array, cls: Int32Array, classes: number): number;
+  /** Its gradient into out, for g = -(dy / rows): per row g * one-hot - (its sum) * softmax. */
+  crossEntropyGrad(x: Float32Array, cls: Int32Array, classes: number, g: number, out: Float32Array): void;
   /** op 0 relu, 1 step (alpha below 0), 2 abs, 3 square. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduce(x: Float32Array, out: Float32Array, mean: boolean, leading: boolean): void;
@@ -64,7 +68,7 @@ function isBlasAddon(value: unknown): value is BlasAddon {
   const m = value as Partial<Record<keyof BlasAddon, unknown>> | null;
   return m !== null && typeof m === 'object' && typeof m.gemm === 'function' && typeof m.sgdStep === 'function' && typeof m.binary === 'function' &&
     typeof m.unary === 'function' && typeof m.reduce === 'function' && typeof m.gatherRows === 'function' &&
-    typeof m.reluGrad === 'function' && typeof m.conv2d === 'function' && typeof m.conv2dBackpropInput === 'function' && typeof m.conv2dBackpropFilter === 'function' &&
+    typeof m.reluGrad === 'function' && typeof m.crossEntropyLoss === 'function' && typeof m.crossEntropyGrad === 'function' && typeof m.conv2d === 'function' && typeof m.conv2dBackpropInput === 'function' && typeof m.conv2dBackpropFilter === 'function' &&
     typeof m.threads === 'function' && typeof m.setThreads === 'function' && typeof m.loopThreads === 'function' && typeof m.info === 'function';
 }
 
@@ -84,7 +88,7 @@ export function loadBlasAddon(): BlasAddon {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`${file} cannot load: ${why}`);
   }
-  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/gatherRows/reluGrad/conv2d*/threads/setThreads/loopThreads/info (rebuild it: npm run build:native)`);
+  if (!isBlasAddon(mod)) throw new Error(`${file} does not export gemm/sgdStep/binary/unary/reduce/gatherRows/reluGrad/crossEntropy*/conv2d*/threads/setThreads/loopThreads/info (rebuild it: npm run build:native)`);
   configureThreads(mod);
   loaded = mod;
   return mod;
