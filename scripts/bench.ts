@@ -5,9 +5,12 @@
  * adds per-phase ratios (ours / torch).
  *
  * usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch]
- *              [--torch-script PATH] [--python PATH]
+ *              [--rounds N] [--torch-script PATH] [--python PATH]
  * --cnn-budget: seconds the CNN epoch may run before the rest is extrapolated (default 300; the
  * plain 'cpu' backend needs 7 to 12 s per batch).
+ * --rounds N: the whole comparison N times, PyTorch first in odd rounds and last in even ones; each
+ * ratio is then the median of the rounds' ratios (one phase's time wanders by 20 to 50% between
+ * runs on a shared machine, and a phase timed once in a fresh process moves the most).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,12 +27,13 @@ interface Options {
   cnnBudget: number;
   seed: number;
   compareTorch: boolean;
+  rounds: number;
   torchScript: string;
   python: string;
   child: BackendName | null;
 }
 
-const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch] [--torch-script PATH] [--python PATH]';
+const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch] [--rounds N] [--torch-script PATH] [--python PATH]';
 
 function positiveInt(raw: string | undefined, flag: string): number {
   const n = Number(raw);
@@ -44,7 +48,7 @@ export function defaultTorchScript(): string {
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
-    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: BOOK_DEFAULTS.seed, compareTorch: false,
+    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: BOOK_DEFAULTS.seed, compareTorch: false, rounds: 1,
     torchScript: '', python: '/usr/bin/python3', child: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -59,6 +63,7 @@ export function parseArgs(argv: string[]): Options {
     else if (flag === '--cnn-budget') o.cnnBudget = positiveInt(value(), flag);
     else if (flag === '--seed') o.seed = positiveInt(value(), flag);
     else if (flag === '--compare-torch') o.compareTorch = true;
+    else if (flag === '--rounds') o.rounds = positiveInt(value(), flag);
     else if (flag === '--torch-script') o.torchScript = path.resolve(value());
     else if (flag === '--python') o.python = value();
     else if (flag === '--child') o.child = parseBackendName(value(), '--child');
@@ -149,6 +154,61 @@ export function ratios(ours: WorkloadResult, torchSeconds: Record<string, number
   return out;
 }
 
+/** Per phase, the median of the rounds' ratios (of an even count, the mean of the middle two, rounded to 2 places). */
+export function medianRatios(byRound: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const phase of PHASES) {
+    const values = byRound.map((r) => r[phase]).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+    if (values.length === 0) continue;
+    const mid = Math.floor(values.length / 2);
+    out[phase] = values.length % 2 === 1 ? values[mid] : Math.round(((values[mid - 1] + values[mid]) / 2) * 100) / 100;
+  }
+  return out;
+}
+
+interface Rounds { torch: TorchOutcome[]; backends: Map<BackendName, ChildOutcome[]> }
+
+/** Runs the comparison o.rounds times; a backend that fails is not run again. */
+async function runRounds(o: Options): Promise<Rounds> {
+  const rounds: Rounds = { torch: [], backends: new Map(o.backends.map((name) => [name, []])) };
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) process.stderr.write(`bench: round ${round} of ${o.rounds}\n`);
+    // PyTorch first, then last: a machine getting faster or slower during the run favours neither side.
+    const torchFirst = round % 2 === 1;
+    if (o.compareTorch && torchFirst) rounds.torch.push(await runTorch(o));
+    for (const [name, outcomes] of rounds.backends) {
+      if (outcomes.some((outcome) => !outcome.ok)) continue;
+      process.stderr.write(`bench: ${name}...\n`);
+      outcomes.push(await runInChild(name, o));
+    }
+    if (o.compareTorch && !torchFirst) rounds.torch.push(await runTorch(o));
+  }
+  return rounds;
+}
+
+function secondsOf(result: WorkloadResult): Record<string, number> {
+  return Object.fromEntries(PHASES.map((phase) => [phase, result.phases[phase].seconds]));
+}
+
+/** One backend's entry: its first round's result, and with more rounds each round's seconds and ratios. */
+function backendEntry(outcomes: ChildOutcome[], torch: TorchOutcome[], rounds: number): Record<string, unknown> {
+  const failed = outcomes.find((outcome): outcome is Extract<ChildOutcome, { ok: false }> => !outcome.ok);
+  const results = outcomes.filter((outcome): outcome is Extract<ChildOutcome, { ok: true }> => outcome.ok).map((outcome) => outcome.result);
+  if (results.length === 0) return { skipped: failed?.error ?? 'did not run' };
+  const entry: Record<string, unknown> = { ...results[0] };
+  if (failed !== undefined) entry.failed_in_round = { round: results.length + 1, error: failed.error };
+  const byRound = results.flatMap((result, r) => {
+    const seconds = torch[r]?.seconds;
+    return seconds === undefined ? [] : [ratios(result, seconds)];
+  });
+  if (byRound.length > 0) entry.ratio_to_torch = rounds === 1 ? byRound[0] : medianRatios(byRound);
+  if (rounds > 1) {
+    entry.seconds_by_round = results.map(secondsOf);
+    if (byRound.length > 0) entry.ratios_by_round = byRound;
+  }
+  return entry;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.child !== null) {
@@ -157,20 +217,12 @@ async function main(): Promise<void> {
   }
   exitOnSignals((signal) => process.stderr.write(`\nbench: ${signal}: stopping the benchmark processes\n`));
   exitWithParentIfAsked();
-  const torch = o.compareTorch ? await runTorch(o) : undefined;
+  const rounds = await runRounds(o);
   const backends: Record<string, unknown> = {};
-  for (const name of o.backends) {
-    process.stderr.write(`bench: ${name}...\n`);
-    const outcome = await runInChild(name, o);
-    if (!outcome.ok) {
-      backends[name] = { skipped: outcome.error };
-      continue;
-    }
-    const entry: Record<string, unknown> = { ...outcome.result };
-    if (torch?.seconds !== undefined) entry.ratio_to_torch = ratios(outcome.result, torch.seconds);
-    backends[name] = entry;
-  }
-  const summary = { phases: PHASES, fullEpochs: o.fullEpochs, seed: o.seed, backends, ...(torch ? { torch } : {}) };
+  for (const [name, outcomes] of rounds.backends) backends[name] = backendEntry(outcomes, rounds.torch, o.rounds);
+  const torch = rounds.torch[0] === undefined ? undefined
+    : { ...rounds.torch[0], ...(o.rounds > 1 ? { seconds_by_round: rounds.torch.map((t) => t.seconds ?? { error: t.error }) } : {}) };
+  const summary = { phases: PHASES, fullEpochs: o.fullEpochs, seed: o.seed, rounds: o.rounds, backends, ...(torch ? { torch } : {}) };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

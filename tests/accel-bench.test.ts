@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as path from 'path';
-import { parseArgs, ratios, whyChildFailed } from '../scripts/bench';
+import { medianRatios, parseArgs, ratios, whyChildFailed } from '../scripts/bench';
 import { PHASES, WorkloadResult } from '../scripts/bench/workload';
 
 describe('bench: command line and torch ratios', () => {
@@ -17,6 +17,7 @@ describe('bench: command line and torch ratios', () => {
     expect([o.fullEpochs, o.compareTorch, o.torchScript]).to.deep.equal([2, true, '/tmp/x.py']);
     expect(parseArgs([]).cnnBudget).to.equal(300);
     expect(parseArgs(['--cnn-budget', '20']).cnnBudget).to.equal(20);
+    expect([parseArgs([]).rounds, parseArgs(['--rounds', '3']).rounds]).to.deep.equal([1, 3]);
   });
 
   it('has the reference script\'s phases, the ten-digit CNN epoch last', () => {
@@ -28,6 +29,7 @@ describe('bench: command line and torch ratios', () => {
     expect(() => parseArgs(['--backends', 'tpu'])).to.throw(/--backends: unknown tensor backend 'tpu'/);
     expect(() => parseArgs(['--frobnicate'])).to.throw(/unknown argument '--frobnicate'/);
     expect(() => parseArgs(['--seed'])).to.throw(/--seed needs a value/);
+    expect(() => parseArgs(['--rounds', '1.5'])).to.throw(/--rounds expects a positive integer, got '1.5'/);
   });
 
   it('says why a backend\'s child failed: its error or the signal, and the phase it was in', () => {
@@ -44,5 +46,12 @@ describe('bench: command line and torch ratios', () => {
     const ours = { phases } as unknown as WorkloadResult;
     const r = ratios(ours, { load: 2, pixel_similarity: 3, linear1_20ep: 0.5, simple_net_40ep: 4 });
     expect(r).to.deep.equal({ load: 0.5, pixel_similarity: 0.67, linear1_20ep: 6, simple_net_40ep: 1 });
+  });
+
+  it('over several rounds, each phase\'s ratio is the median of the rounds\' ratios', () => {
+    const odd = medianRatios([{ load: 1.5, cnn_epoch: 0.9 }, { load: 0.9, cnn_epoch: 1.2 }, { load: 1.1 }]);
+    expect(odd).to.deep.equal({ load: 1.1, cnn_epoch: 1.05 });
+    expect(medianRatios([{ pixel_similarity: 2 }, { pixel_similarity: 1.25 }])).to.deep.equal({ pixel_similarity: 1.63 });
+    expect(medianRatios([])).to.deep.equal({});
   });
 });

@@ -5,6 +5,7 @@ import { loadMnist, mnistTensors } from '../../src/data';
 import { seed } from '../../src/random';
 import { Module, Linear, ReLU, Sequential, Flatten, Conv2d } from '../../src/nn';
 import { hasFastConv, hasNativeConvFilterGrad } from '../../src/layerOps';
+import { convGradientNote } from '../../src/convBackend';
 import { crossEntropy, accuracy } from '../../src/losses';
 import { sgd } from '../../src/optim';
 import { DataLoader, DataLoaders, type TensorBatch } from '../../src/dataloader';
@@ -72,11 +73,7 @@ export function convSupport(): ConvSupport {
   const backend = currentBackend()?.name ?? tf.getBackend();
   const nativeConv = hasFastConv();
   const nativeFilterGrad = hasNativeConvFilterGrad();
-  const message = nativeConv
-    ? `backend ${backend} runs Conv2d and both its gradients in native kernels: image patches @ filters through BLAS, as PatchConv2d does in JavaScript`
-    : nativeFilterGrad
-      ? `backend ${backend} runs Conv2d and both its gradients with its own convolution kernels`
-      : `backend ${backend} has NO Conv2D filter-gradient kernel, so Conv2d computes that gradient as one more convolution, of the input by the output's gradient`;
+  const message = nativeConv ? `${convGradientNote()}, as PatchConv2d does in JavaScript` : convGradientNote();
   return { backend, nativeConv, nativeFilterGrad, message };
 }
 

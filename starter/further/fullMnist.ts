@@ -7,6 +7,7 @@ import { loadMnist, mnistTensors } from '../../src/data';
 import { seed } from '../../src/random';
 import { Module, Linear, ReLU, Sequential, Flatten, Conv2d } from '../../src/nn';
 import { hasFastConv, hasNativeConvFilterGrad } from '../../src/layerOps';
+import { convGradientNote } from '../../src/convBackend';
 import { crossEntropy, accuracy } from '../../src/losses';
 import { sgd } from '../../src/optim';
 import { DataLoader, DataLoaders, type TensorBatch } from '../../src/dataloader';
