@@ -614,10 +614,10 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
 // subtraction), so the loss and the gradient come out the same to the last bit.
 
 // Checks x [rows, classes] and cls (one class per row, -1 for a zero one-hot row).
-bool GetLossArgs(napi_env env, napi_value* argv, float** x, int32_t** cls, int64_t* rows, int64_t* classes) {
+bool GetLossArgs(napi_env env, napi_value* argv, const char* fn, float** x, int32_t** cls, int64_t* rows, int64_t* classes) {
   int64_t n, nRows;
   if (!GetInt(env, argv[2], "classes", classes) || !GetTyped(env, argv[0], "x", x, &n) || !GetTyped(env, argv[1], "cls", cls, &nRows)) return false;
-  if (*classes <= 0 || n != nRows * *classes) return Throw(env, "x must hold classes values for each entry of cls");
+  if (*classes <= 0 || n != nRows * *classes) return Throw(env, std::string(fn) + ": x must hold classes (at least 1) values for each entry of cls");
   *rows = nRows;
   return true;
 }
@@ -639,7 +639,7 @@ napi_value CrossEntropyLoss(napi_env env, napi_callback_info info) {
   float* x;
   int32_t* cls;
   int64_t rows, classes;
-  if (!GetLossArgs(env, argv, &x, &cls, &rows, &classes)) return nullptr;
+  if (!GetLossArgs(env, argv, "crossEntropyLoss", &x, &cls, &rows, &classes)) return nullptr;
   std::vector<float> picked(static_cast<size_t>(rows * classes)), exps(static_cast<size_t>(classes));
   for (int64_t i = 0; i < rows; i++) {
     float* row = picked.data() + i * classes;
@@ -660,7 +660,7 @@ napi_value CrossEntropyGrad(napi_env env, napi_callback_info info) {
   float *x, *out, g;
   int32_t* cls;
   int64_t rows, classes;
-  if (!GetLossArgs(env, argv, &x, &cls, &rows, &classes) || !GetFloat(env, argv[3], "g", &g) ||
+  if (!GetLossArgs(env, argv, "crossEntropyGrad", &x, &cls, &rows, &classes) || !GetFloat(env, argv[3], "g", &g) ||
       !GetFloats(env, argv[4], "out", rows * classes, &out)) {
     return nullptr;
   }

@@ -68,7 +68,9 @@ export function rmse(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
 }
 
 function checkClassTargets(logits: tf.Tensor, targets: tf.Tensor, fn: string): void {
-  if (logits.rank !== 2) throw new Error(`losses.${fn}: expected logits of shape [batch, classes], got [${logits.shape}]`);
+  if (logits.rank !== 2 || logits.shape[1] === 0) {
+    throw new Error(`losses.${fn}: expected logits of shape [batch, classes] with at least one class, got [${logits.shape}]`);
+  }
   if (targets.rank !== 1 || targets.shape[0] !== logits.shape[0]) {
     throw new Error(`losses.${fn}: expected integer targets of shape [${logits.shape[0]}], got [${targets.shape}]`);
   }

@@ -116,6 +116,7 @@ describe('lib: losses and metrics', () => {
     const big = crossEntropy(tensor([[1000, 0, -1000]]), tensor([1], 'int32')).dataSync()[0];
     expect(big).to.be.closeTo(1000, 1e-2);
     expect(() => crossEntropy(logits, tensor([1], 'int32'))).to.throw(/targets of shape \[2\]/);
+    expect(() => crossEntropy(tf.zeros([2, 0]), tensor([0, 0], 'int32'))).to.throw(/at least one class, got \[2,0\]/);
   });
 
   it('batchAccuracy (sigmoid > 0.5) and accuracy (argmax)', () => {

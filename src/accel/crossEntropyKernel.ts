@@ -21,8 +21,8 @@ interface Rows extends LossInputs {
 function rowsOf(args: KernelArgs, kernel: string): Rows {
   const found = lossInputs(args, kernel);
   const [rows, classes] = found.predictions.shape;
-  if (found.predictions.shape.length !== 2 || found.targets.length !== rows) {
-    throw new Error(`${kernel}: expected logits [batch, classes] and one target per row, got [${found.predictions.shape}] and ${found.targets.length} targets`);
+  if (found.predictions.shape.length !== 2 || found.targets.length !== rows || classes < 1) {
+    throw new Error(`${kernel}: expected logits [batch, classes] (at least one class) and one target per row, got [${found.predictions.shape}] and ${found.targets.length} targets`);
   }
   const cls = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
