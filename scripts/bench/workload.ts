@@ -156,7 +156,9 @@ export function runWorkload(options: WorkloadOptions): WorkloadResult {
     const a3 = threes.gather(1);
     const dist3Abs = scalar(tf.tidy(() => a3.sub(mean3).abs().mean()));
     const dist3Sqr = scalar(tf.tidy(() => a3.sub(mean3).square().mean().sqrt()));
-    const dist = (x: tf.Tensor, m: tf.Tensor) => x.sub(m).abs().mean([-1, -2]);
+    // As the notebook's mnistDistance: its own tidy frees the two [n, 28, 28] intermediates when it
+    // returns (PyTorch frees each when the next operation has read it), not at the end of the caller's.
+    const dist = (x: tf.Tensor, m: tf.Tensor) => tf.tidy(() => x.sub(m).abs().mean([-1, -2]));
     const is3 = (x: tf.Tensor) => dist(x, mean3).less(dist(x, mean7));
     const acc3 = scalar(tf.tidy(() => is3(v3).toFloat().mean()));
     const acc7 = scalar(tf.tidy(() => tf.scalar(1).sub(is3(v7).toFloat()).mean()));
