@@ -29,6 +29,8 @@ import { join } from 'path';
 
 /** Env variable that makes a top-level command exit when its parent process is gone. */
 export const EXIT_WITH_PARENT_ENV = 'FASTBOOK_EXIT_WITH_PARENT';
+/** Env var naming the process that started this one with spawnGroup/forkGroup. */
+export const PARENT_PID_ENV = 'FASTBOOK_PARENT_PID';
 
 const POSIX = process.platform !== 'win32';
 
@@ -87,7 +89,13 @@ function installExitHook(): void {
 
 function tell(line: string): void {
   if (!POSIX) return;
-  if (watchdog === null) {
+  startWatchdog();
+  watchdog?.stdin?.write(`${line}\n`);
+}
+
+/** Starts this process's watchdog unless it runs. */
+function startWatchdog(): void {
+  if (POSIX && watchdog === null) {
     const env = { ...process.env };
     delete env.NODE_OPTIONS; // a tiny plain script: no loaders
     watchdog = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, String(process.pid)], {
@@ -106,7 +114,6 @@ function tell(line: string): void {
     for (const g of groups) watchdog.stdin?.write(`+g ${g}\n`);
     for (const d of dirs) watchdog.stdin?.write(`+d ${d}\n`);
   }
-  watchdog.stdin?.write(`${line}\n`);
 }
 
 /** The watchdog's pid, once started (for tests). */
@@ -136,14 +143,25 @@ function adopt(child: ChildProcess): ChildProcess {
   return child;
 }
 
+/**
+ * A child's options: its own process group, and this process's pid in env FASTBOOK_PARENT_PID. The
+ * watchdog starts first, so that the child's group reaches it a moment after the child starts;
+ * should this process die in that moment, a child that calls `exitWithParent()` finds its starter
+ * gone and exits.
+ */
+function groupOptions<T extends SpawnOptions>(options: T): T {
+  startWatchdog();
+  return { ...options, detached: POSIX, env: { ...(options.env ?? process.env), [PARENT_PID_ENV]: String(process.pid) } };
+}
+
 /** `child_process.spawn` in a process group of the child's own, killed with this process. */
 export function spawnGroup(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
-  return adopt(spawn(command, args, { ...options, detached: POSIX }));
+  return adopt(spawn(command, args, groupOptions(options)));
 }
 
 /** `child_process.fork` (IPC channel) in a process group of the child's own, killed with this process. */
 export function forkGroup(modulePath: string, args: readonly string[], options: ForkOptions = {}): ChildProcess {
-  return adopt(fork(modulePath, args, { ...options, detached: POSIX }));
+  return adopt(fork(modulePath, args, groupOptions(options)));
 }
 
 /** SIGKILL to the child's whole process group (the child alone where there are no groups). */
@@ -214,6 +232,15 @@ export function exitOnSignals(onSignal?: (signal: keyof typeof SIGNAL_CODES) => 
 
 let watchingParent = false;
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as someone else
+  }
+}
+
 /**
  * For a child process of ours: exits (cleaning up) as soon as its parent is gone, seen as the IPC
  * channel closing or the parent pid changing (checked every half second).
@@ -227,6 +254,13 @@ export function exitWithParent(onGone?: () => void): void {
     cleanupNow();
     process.exit(129);
   };
+  // Started by spawnGroup/forkGroup of a process that has died since (before it could register
+  // this process's group with its watchdog): this process is an orphan already.
+  const starter = Number(process.env[PARENT_PID_ENV]);
+  if (Number.isInteger(starter) && starter > 1 && starter !== parent && !isRunning(starter)) {
+    gone();
+    return;
+  }
   if (process.send !== undefined) process.once('disconnect', gone);
   setInterval(() => {
     if (process.ppid !== parent) gone();

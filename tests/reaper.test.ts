@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { ChildProcess, spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { killGroup, removeTempDir, spawnGroup, tempDir, trackDir } from '../scripts/reaper';
+import { PARENT_PID_ENV, killGroup, removeTempDir, spawnGroup, tempDir, trackDir } from '../scripts/reaper';
 
 const REAPER = join(__dirname, '..', 'scripts', 'reaper.ts');
 
@@ -103,5 +103,44 @@ setInterval(() => undefined, 1000);
     expect(alive(Number(kid))).to.equal(true);
     child.kill('SIGKILL');
     await waitFor('the child to notice its parent is gone', () => !alive(Number(kid)), 5000);
+  });
+
+  it('exitWithParent: a child whose starter died before it could register the child exits at once; a stale living one is ignored', async () => {
+    // What a SIGKILL between spawnGroup's spawn and its message to the watchdog leaves: an orphan
+    // whose env names a starter that is gone.
+    const watcher = `require(${JSON.stringify(REAPER)}).exitWithParent(); console.log('up'); setInterval(() => undefined, 1000);`;
+    const start = (starter: number): ChildProcess => spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', watcher], {
+      cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, [PARENT_PID_ENV]: String(starter) },
+    });
+    const gone = spawn('true');
+    await new Promise((resolve) => gone.on('exit', resolve));
+    const orphan = start(gone.pid!);
+    const code = await new Promise<number | string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        orphan.kill('SIGKILL');
+        resolve('still running after 10 s');
+      }, 10_000);
+      orphan.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(code, 'exit code of the orphan').to.equal(129);
+    const stranger = spawn('sleep', ['300']);
+    const kid = start(stranger.pid!);
+    try {
+      await new Promise((resolve) => kid.stdout?.once('data', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(alive(kid.pid!), 'a child whose env names a living process that is not its parent keeps running').to.equal(true);
+    } finally {
+      kid.kill('SIGKILL');
+      stranger.kill('SIGKILL');
+    }
+  });
+
+  it('spawnGroup tells the child who started it', async () => {
+    const child = spawnGroup(process.execPath, ['-e', `console.log(process.env.${PARENT_PID_ENV})`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const line = await new Promise<string>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(String(d).trim())));
+    expect(Number(line)).to.equal(process.pid);
   });
 });
