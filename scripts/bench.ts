@@ -73,10 +73,10 @@ export function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** Child mode: one backend, the whole workload, one JSON line on stdout. */
 /** How the child tells the parent, on stderr, which phase it is in. */
 const PHASE_MARK = 'bench phase: ';
 
+/** Child mode: one backend, the whole workload, one JSON line on stdout. */
 async function runChild(name: BackendName, o: Options): Promise<void> {
   const choice = await initBackend(name);
   const onPhase = (phase: string) => process.stderr.write(`${PHASE_MARK}${phase}\n`);
