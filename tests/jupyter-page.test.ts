@@ -206,7 +206,7 @@ describe('the real notebook page: npm run lab (classic Jupyter Notebook) in head
   }
 
   it('a notebook executed by npm run notebooks opens "Not Trusted" and still shows every plot (as PNG)', async () => {
-    const report = await openNotebook(browser, server!, prebuiltPath, { run: false });
+    const report = await openNotebook(browser, server!, prebuiltPath, { run: false, log });
     const shot = saveShot(report, 'executed-untrusted');
     expect(report.trusted, 'trusted').to.equal(false);
     expect(report.trustIndicator).to.equal('Not Trusted');
@@ -226,7 +226,7 @@ describe('the real notebook page: npm run lab (classic Jupyter Notebook) in head
       this.skip();
     }
     expect(result.problem, result.problem).to.equal(undefined);
-    const report = await openNotebook(browser, server!, trustedPath, { run: false });
+    const report = await openNotebook(browser, server!, trustedPath, { run: false, log });
     saveShot(report, 'executed-trusted');
     expect(report.trusted, 'trusted').to.equal(true);
     expect(report.trustIndicator).to.equal('Trusted');

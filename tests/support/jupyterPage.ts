@@ -246,7 +246,7 @@ export async function launchBrowser(chromium: string): Promise<{ browser: Browse
     userDataDir: profile,
     args: CHROMIUM_OFFLINE_FLAGS,
     defaultViewport: { width: 1200, height: 900 },
-    protocolTimeout: 120_000,
+    protocolTimeout: 240_000, // longer than any wait below, so a wait fails with its own message
   });
   return {
     browser,
@@ -480,16 +480,12 @@ async function screenshots(page: Page): Promise<Buffer[]> {
  */
 export async function openNotebook(browser: Browser, server: LabServer, notebookPath: string, opts: OpenOptions): Promise<PageReport> {
   const started = Date.now();
-  const page = await browser.newPage();
   const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String((e as Error).message ?? e)));
   const log = opts.log ?? (() => undefined);
   const name = basename(notebookPath, '.ipynb');
+  let page: Page | undefined;
   try {
-    const url = `${server.base}/notebooks/${notebookPath.split('/').map(encodeURIComponent).join('/')}?token=${server.token}`;
-    await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
-    await page.waitForFunction(() => !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded), { timeout: 120_000, polling: 250 });
-    await page.evaluate(() => Jupyter.notebook.set_autosave_interval(0)); // the page never writes the copy back
+    page = await loadNotebookPage(browser, server, notebookPath, pageErrors, log);
     // The kernel named in the notebook's metadata (tslab, from the project's kernelspec) is connected and answered kernel_info.
     await page.waitForFunction(
       () => {
@@ -524,13 +520,92 @@ export async function openNotebook(browser: Browser, server: LabServer, notebook
     }
     const report = JSON.parse(await page.evaluate(inspectCells)) as Omit<PageReport, 'notebook' | 'pageErrors' | 'seconds' | 'screenshots'>;
     const shots = await screenshots(page);
-    // Shut the kernel down now rather than with the server: one tslab kernel at a time.
-    await page
-      .evaluate(() => new Promise<void>((resolve) => Jupyter.notebook.session.delete(() => resolve(), () => resolve())))
-      .catch(() => undefined);
     return { notebook: notebookPath, ...report, pageErrors, seconds: (Date.now() - started) / 1000, screenshots: shots };
   } finally {
-    await page.close().catch(() => undefined);
+    if (page) await closePage(page);
+    // Shut the kernel down now rather than with the server, whether or not the page got that far:
+    // one tslab kernel at a time, and none left over for the next test.
+    await shutDownSessions(server, notebookPath);
+  }
+}
+
+/** The notebook's page is loaded when Notebook 6 has read the file and set `_fully_loaded`. */
+const LOAD_TIMEOUT_MS = 90_000;
+
+/**
+ * Opens the notebook in a new tab and waits until Notebook 6 has loaded it. A page that does not
+ * load in time is closed and opened once more (a shared CI machine stalled a tab once); what the
+ * first tab showed is logged, and a second failure throws with both tabs' state and the server's log.
+ */
+async function loadNotebookPage(browser: Browser, server: LabServer, notebookPath: string, pageErrors: string[], log: (line: string) => void): Promise<Page> {
+  const url = `${server.base}/notebooks/${notebookPath.split('/').map(encodeURIComponent).join('/')}?token=${server.token}`;
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const logFrom = server.log().length;
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String((e as Error).message ?? e)));
+    // A native dialog (alert, confirm, beforeunload) blocks the page's script: note it and dismiss it.
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      d.dismiss().catch(() => undefined);
+    });
+    try {
+      await page.goto(url, { waitUntil: 'load', timeout: LOAD_TIMEOUT_MS });
+      await page.waitForFunction(() => !!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded), {
+        timeout: LOAD_TIMEOUT_MS,
+        polling: 250,
+      });
+      await page.evaluate(() => Jupyter.notebook.set_autosave_interval(0)); // the page never writes the copy back
+      if (failures.length) log(`${notebookPath}: loaded on a second tab`);
+      return page;
+    } catch (e) {
+      const state = await pageState(page);
+      const serverLog = server.log().slice(logFrom).trim().split('\n').slice(-15).join('\n          ');
+      failures.push(
+        `tab ${attempt}: ${(e as Error).message.split('\n')[0]}; page: ${state}` +
+          (dialogs.length ? `; dialogs: ${dialogs.join(' | ')}` : '') +
+          `; server log meanwhile:\n          ${serverLog || '(nothing)'}`,
+      );
+      await closePage(page);
+      await shutDownSessions(server, notebookPath);
+      if (attempt === 1) log(`${notebookPath}: the page did not load, opening it again. ${failures[0]}`);
+    }
+  }
+  throw new Error(`${notebookPath}: the notebook page did not load twice:\n  ${failures.join('\n  ')}`);
+}
+
+/** What a page that did not load shows, for the error: never waits more than 10 s on a busy page. */
+async function pageState(page: Page): Promise<string> {
+  const read = page.evaluate(() =>
+    JSON.stringify({
+      url: String(document.location.pathname),
+      readyState: document.readyState,
+      jupyter: typeof window.Jupyter !== 'undefined',
+      notebook: !!(window.Jupyter && Jupyter.notebook),
+      modals: Array.from(document.querySelectorAll('.modal-dialog')).map((d: any) => String(d.innerText).trim().slice(0, 300)),
+      notification: String(document.querySelector('#notification_area')?.innerText ?? '').trim().slice(0, 200),
+    }),
+  );
+  const busy = sleep(10_000).then(() => 'no answer within 10 s (its script is busy or hung)');
+  return Promise.race([read, busy]).catch((e: Error) => `unreadable (${e.message.split('\n')[0]})`);
+}
+
+/** Closes a tab without waiting on a hung one for more than 10 s. */
+async function closePage(page: Page): Promise<void> {
+  await Promise.race([page.close().catch(() => undefined), sleep(10_000)]);
+}
+
+/** Deletes the server's sessions (and so kernels) of one notebook, through its REST API. */
+async function shutDownSessions(server: LabServer, notebookPath: string): Promise<void> {
+  try {
+    const list = await fetch(`${server.base}/api/sessions?token=${server.token}`, { signal: AbortSignal.timeout(10_000) });
+    const sessions = (await list.json()) as { id: string; path?: string; notebook?: { path?: string } }[];
+    for (const s of sessions.filter((x) => (x.path ?? x.notebook?.path) === notebookPath)) {
+      await fetch(`${server.base}/api/sessions/${s.id}?token=${server.token}`, { method: 'DELETE', signal: AbortSignal.timeout(30_000) });
+    }
+  } catch {
+    // the server is gone or busy: its own shutdown stops the kernel
   }
 }
 
