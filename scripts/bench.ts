@@ -15,11 +15,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKEND_ORDER, BackendName, initBackend, formatBackendReport, parseBackendName } from '../src/backend';
+import { compileCacheStatus } from '../src/compileCache';
 import { mnistDataDir } from '../src/data/mnist';
 import { BOOK_DEFAULTS } from '../src/defaults';
 import { projectRoot } from '../src/projectRoot';
 import { PHASES, runWorkload, WorkloadResult } from './bench/workload';
-import { exitOnSignals, exitWithParent, exitWithParentIfAsked, spawnGroup } from './reaper';
+import { ChildRun, exitOnSignals, exitWithParent, exitWithParentIfAsked, runToEnd } from './reaper';
 
 interface Options {
   backends: BackendName[];
@@ -81,7 +82,10 @@ async function runChild(name: BackendName, o: Options): Promise<void> {
   const choice = await initBackend(name);
   const onPhase = (phase: string) => process.stderr.write(`${PHASE_MARK}${phase}\n`);
   const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget, onPhase });
-  process.stdout.write(`${JSON.stringify({ report: formatBackendReport(choice), ...result })}\n`);
+  // Whether this process started with the library's compiled bytecode (`npm run build` makes it).
+  const cache = compileCacheStatus();
+  const compileCache = cache === null ? null : { mode: cache.mode, hits: cache.hits, misses: cache.misses, rejected: cache.rejected };
+  process.stdout.write(`${JSON.stringify({ report: formatBackendReport(choice), compile_cache: compileCache, ...result })}\n`);
 }
 
 type ChildOutcome = { ok: true; result: WorkloadResult & { report: string } } | { ok: false; error: string };
@@ -89,25 +93,6 @@ type ChildOutcome = { ok: true; result: WorkloadResult & { report: string } } | 
 function lastJsonLine(text: string): unknown {
   const line = text.trim().split('\n').reverse().find((l) => l.startsWith('{'));
   return line === undefined ? undefined : JSON.parse(line);
-}
-
-export interface ChildRun { status: number | null; signal?: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
-
-/**
- * Runs a command to its end, collecting its output, in a process group of its own that goes with
- * this process however it ends (see reaper.ts); what spawnSync did, without blocking signals.
- */
-function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
-  return new Promise((resolve) => {
-    const child = spawnGroup(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
-    child.on('error', (error) => resolve({ status: null, stdout: text(out), stderr: text(err), error }));
-    child.on('close', (status, signal) => resolve({ status, signal, stdout: text(out), stderr: text(err) }));
-  });
 }
 
 /** One line on a failed child: its error, or the signal that killed it, and the phase it was in. */

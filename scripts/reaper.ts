@@ -164,6 +164,26 @@ export function forkGroup(modulePath: string, args: readonly string[], options: 
   return adopt(fork(modulePath, args, groupOptions(options)));
 }
 
+/** How a child run by `runToEnd` ended, and what it printed. */
+export interface ChildRun { status: number | null; signal?: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
+
+/**
+ * Runs a command to its end, collecting its output, in a process group of its own that goes with
+ * this process however it ends; what spawnSync does, without blocking signals.
+ */
+export function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawnGroup(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+    child.on('error', (error) => resolve({ status: null, stdout: text(out), stderr: text(err), error }));
+    child.on('close', (status, signal) => resolve({ status, signal, stdout: text(out), stderr: text(err) }));
+  });
+}
+
 /** SIGKILL to the child's whole process group (the child alone where there are no groups). */
 export function killGroup(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;

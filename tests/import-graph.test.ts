@@ -14,7 +14,7 @@ const SRC_ROWS: string[][] = [
   ['nn.ts', 'optim.ts', 'losses.ts', 'dataloader.ts', 'data/', 'cache.ts', 'tensors.ts'],
   ['layerOps.ts', 'autograd.ts', 'activations.ts'],
   ['backend.ts', 'webgpu.ts'],
-  ['random.ts', 'defaults.ts', 'projectRoot.ts'],
+  ['random.ts', 'defaults.ts', 'projectRoot.ts', 'compileCache.ts', 'compileCacheInstall.ts'],
   ['accel/'],
   ['kernelNames.ts'],
 ];

@@ -1,0 +1,7 @@
+/**
+ * Imported first by src/backend.ts, before TensorFlow.js: from here on, TensorFlow.js's bundles and
+ * this library load their compiled bytecode from the cache `npm run build` made (src/compileCache.ts).
+ */
+import { installCompileCache } from './compileCache';
+
+installCompileCache();
