@@ -63,9 +63,15 @@ export async function makeCompileCache(root: string, dir: string): Promise<{ ok:
     }
     const { files, bytes } = folderBytes(scratch);
     const old = `${dir}.old-${process.pid}`;
-    if (existsSync(dir)) renameSync(dir, trackDir(old));
-    renameSync(scratch, dir);
-    removeTempDir(old);
+    try {
+      if (existsSync(dir)) renameSync(dir, trackDir(old));
+      renameSync(scratch, dir);
+    } catch (err) {
+      // Another build swapped its cache in between our two renames: keep that one.
+      return { ok: false, line: `compile cache: not updated, another build replaced it meanwhile (${(err as Error).message})` };
+    } finally {
+      removeTempDir(old);
+    }
     const where = relative(root, dir) || dir;
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     return { ok: true, line: `compile cache: ${files} files (${(bytes / 2 ** 20).toFixed(1)} MiB) in ${where}, from the library's tour through ${done.join(' and ')} in ${seconds} s` };
