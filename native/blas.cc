@@ -55,10 +55,10 @@
 //   convolutions share their blocks with helper threads (loopThreads() - 1 of them) that take
 //   blocks only when they are running: the calling thread never waits for one to get a core.
 //   threads() -> number, setThreads(n) -> undefined: OpenBLAS's threads
-//   loopThreads() -> number: the threads that may share binary/unary/reduce/gather loops of 2^18
-//     elements or more and large convolutions (OpenMP's count, OMP_NUM_THREADS or the cores; 1
-//     when built without OpenMP): the calling thread and loopThreads() - 1 helpers that join in
-//     when they get a core (BlockPool)
+//   loopThreads() -> number: the threads that may share binary/unary/reduce loops of 2^18
+//     elements or more, gathers of 2^16 and large convolutions (OpenMP's count, OMP_NUM_THREADS
+//     or the cores; 1 when built without OpenMP): the calling thread and loopThreads() - 1
+//     helpers that join in when they get a core (BlockPool)
 //   info() -> string
 #include <node_api.h>
 #include <cblas.h>
@@ -1113,7 +1113,10 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
     // A shuffled batch's rows lie far apart in memory: asking for the row two ahead while copying
     // this one overlaps their fetches (a 256 x 784 batch: about 105 us instead of 135).
     constexpr int64_t kAhead = 2;
-    Split(count, count * rowSize, [&](int64_t begin, int64_t end) {
+    // Scattered rows wait on memory, not arithmetic: two threads fetch twice as many at once, so the
+    // copy is shared from a quarter of the element count the arithmetic loops need.
+    constexpr int64_t kScatteredWeight = 4;
+    Split(count, count * rowSize * kScatteredWeight, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; i++) {
 #if defined(__GNUC__)
         if (i + kAhead < end) {

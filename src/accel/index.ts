@@ -34,6 +34,8 @@ type KernelFunc = tf.KernelConfig['kernelFunc'];
 
 /** native/blas.cc's kParallelMin: loops this long are split across the OpenMP threads. */
 const LARGE_LOOP = 1 << 18;
+/** Gathers of scattered rows wait on memory and are shared from a quarter of that (native/blas.cc). */
+const LARGE_GATHER = LARGE_LOOP / 4;
 
 const OVERRIDES: Record<string, (addon: BlasAddon, fallback: KernelFunc) => KernelFunc> = {
   BatchMatMul: blasBatchMatMul,
@@ -133,13 +135,13 @@ export function uninstallBlasKernels(): void {
 
 /**
  * A short description for the backend report, e.g. `OpenBLAS 0.3.21 sgemm/sgemv for MatMul on 1 thread; im2col + sgemm Conv2D ...;
- * C add/sub/... kernels (2 threads from 262144 elements), ...; result buffers recycled`.
+ * C add/sub/... kernels (2 threads from 262144 elements, gathers from 65536), ...; result buffers recycled`.
  */
 export function blasDescription(): string {
   const addon = loadBlasAddon();
   const version = addon.info().split(' ').slice(0, 2).join(' ');
   const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
-  const loops = addon.loopThreads() > 1 ? ` (${plural(addon.loopThreads())} from ${LARGE_LOOP} elements)` : '';
+  const loops = addon.loopThreads() > 1 ? ` (${plural(addon.loopThreads())} from ${LARGE_LOOP} elements, gathers from ${LARGE_GATHER})` : '';
   return `${version} sgemm/sgemv for MatMul on ${plural(addon.threads())}; im2col + sgemm Conv2D and its gradients; C add/sub/mul/compare/sum/mean/relu/gather/SGD-step kernels${loops}, ` +
     'JS exp/log/sigmoid, fused mnist-loss, cross-entropy and linear/conv (+relu) layers; result buffers recycled';
 }
