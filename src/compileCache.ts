@@ -94,8 +94,13 @@ function defaultScope(): (filename: string) => boolean {
  * Files that may call `import()` compile as usual: a script made by `vm.Script` has no loader for
  * it, and Node's option that lends one is experimental in Node 20 and does not survive a cache made
  * by another process. (Of the files served, only TensorFlow.js's converter has one, unused here.)
+ * So do files starting with `#!`, which Node strips and a wrapped script cannot hold.
  */
 const DYNAMIC_IMPORT = /\bimport\s*\(/;
+
+function compilesAsUsual(content: string): boolean {
+  return content.startsWith('#!') || DYNAMIC_IMPORT.test(content);
+}
 
 /** The entry's file name: a hash of the path and the exact content. */
 export function cacheKey(filename: string, content: string): string {
@@ -146,7 +151,7 @@ export function installCompileCache(options: CompileCacheOptions = {}): CompileC
   const served = inScope;
   const original = Loader.prototype._compile;
   Loader.prototype._compile = function compileThroughCache(this: CjsModule, content: string, filename: string): unknown {
-    if (!served(filename) || DYNAMIC_IMPORT.test(content)) return original.call(this, content, filename);
+    if (!served(filename) || compilesAsUsual(content)) return original.call(this, content, filename);
     const file = path.join(dir, cacheKey(filename, content));
     const cachedData = readEntry(file);
     if (cachedData === undefined) {

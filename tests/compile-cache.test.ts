@@ -21,11 +21,13 @@ function writeFixture(dir: string, answer = 42): void {
   writeFileSync(join(dir, 'other.js'), `exports.twice = (x) => 2 * x;\n`);
   writeFileSync(join(dir, 'esm.mjs'), `export const value = 'from import()';\n`);
   writeFileSync(join(dir, 'dynamic.js'), `exports.load = () => import('./esm.mjs').then((m) => m.value);\n`);
+  writeFileSync(join(dir, 'script.js'), `#!/usr/bin/env node\nexports.shebang = true;\n`);
   writeFileSync(
     join(dir, 'lib.js'),
     [
       `const path = require('path');`,
       `const { twice } = require('./other.js');`,
+      `if (!require('./script.js').shebang) throw new Error('script.js did not load');`,
       `exports.answer = () => twice(${answer} / 2);`,
       `exports.resolved = path.relative(__dirname, require.resolve('./other.js'));`,
       `exports.where = [path.basename(__dirname), path.basename(__filename)];`,
@@ -68,7 +70,7 @@ function expectFixtureWorks(report: ChildReport, answer = 42): void {
   expect(report.where).to.deep.equal(['pkg', 'lib.js']);
   expect(report.sameExports).to.equal(true);
   expect(report.dynamic).to.equal('from import()');
-  expect(report.stackLine).to.match(/lib\.js:8:/);
+  expect(report.stackLine).to.match(/lib\.js:9:/);
 }
 
 describe('compile cache: modules compiled from cached bytecode', function () {
@@ -87,7 +89,7 @@ describe('compile cache: modules compiled from cached bytecode', function () {
   it("'write' records each file in scope when the process exits; 'read' then compiles them from it, unchanged in behaviour", () => {
     const first = loadFixture(fixture, cacheDir, 'write');
     expectFixtureWorks(first);
-    // dynamic.js calls import(): it compiles as usual, outside the cache.
+    // dynamic.js calls import() and script.js starts with #!: they compile as usual, outside the cache.
     expect(first.status).to.deep.include({ hits: 0, misses: 2, rejected: 0 });
     const entries = readdirSync(cacheDir).sort();
     const expected = ['lib.js', 'other.js'].map((f) => cacheKey(join(fixture, f), readFileSync(join(fixture, f), 'utf8'))).sort();
