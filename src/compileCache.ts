@@ -75,16 +75,15 @@ export function compileCacheMode(env: NodeJS.ProcessEnv = process.env): CompileC
   if (raw === '' || raw === 'read' || raw === 'on' || raw === '1') return 'read';
   if (raw === 'off' || raw === '0' || raw === 'false') return 'off';
   if (raw === 'write') return 'write';
-  throw new Error(`FASTBOOK_COMPILE_CACHE='${env.FASTBOOK_COMPILE_CACHE}': expected off, read or write`);
+  throw new Error(`FASTBOOK_COMPILE_CACHE='${env.FASTBOOK_COMPILE_CACHE}': expected off, read or write (unset: read)`);
 }
 
-export function defaultCompileCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultCompileCacheDir(env: NodeJS.ProcessEnv = process.env, root?: string): string {
   const dir = env.FASTBOOK_COMPILE_CACHE_DIR;
-  return dir !== undefined && dir.trim() !== '' ? path.resolve(dir) : path.join(projectRoot(__dirname), '.cache', 'compiled');
+  return dir !== undefined && dir.trim() !== '' ? path.resolve(dir) : path.join(root ?? projectRoot(__dirname), '.cache', 'compiled');
 }
 
-function defaultScope(): (filename: string) => boolean {
-  const root = projectRoot(__dirname);
+function defaultScope(root: string): (filename: string) => boolean {
   const prefixes = [path.join(root, 'src') + path.sep, path.join(root, 'dist', 'src') + path.sep];
   const tfjs = `${path.sep}node_modules${path.sep}@tensorflow${path.sep}`;
   return (filename) => filename.includes(tfjs) || prefixes.some((p) => filename.startsWith(p));
@@ -139,8 +138,9 @@ export function installCompileCache(options: CompileCacheOptions = {}): CompileC
   let dir = options.dir ?? '';
   let inScope = options.inScope;
   try {
-    dir ||= defaultCompileCacheDir();
-    inScope ??= defaultScope();
+    const root = dir === '' || inScope === undefined ? projectRoot(__dirname) : '';
+    dir ||= defaultCompileCacheDir(process.env, root);
+    inScope ??= defaultScope(root);
   } catch {
     mode = 'off'; // not inside the project (no package.json with tsconfig.build.json above): nothing to serve
   }

@@ -59,9 +59,14 @@ function loadFixture(fixture: string, cacheDir: string, mode: string): ChildRepo
       console.log(JSON.stringify({ status: { mode, hits, misses, rejected }, answer: lib.answer(), resolved: lib.resolved,
         where: lib.where, sameExports: lib.sameExports, dynamic, stackLine: lib.stackLine() }));
     });`;
-  const run = spawnSync(process.execPath, ['-r', TS_NODE, '-e', script], { encoding: 'utf8', cwd: root, timeout: 60_000 });
+  return lastJsonOf(['-r', TS_NODE, '-e', script]) as ChildReport;
+}
+
+/** Runs node with `args` in the project; it must succeed, and its last line of output is JSON. */
+function lastJsonOf(args: string[], env: NodeJS.ProcessEnv = process.env): unknown {
+  const run = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: 120_000, env });
   expect(run.status, `child: ${run.stderr}`).to.equal(0);
-  return JSON.parse(run.stdout.trim().split('\n').pop() as string) as ChildReport;
+  return JSON.parse(run.stdout.trim().split('\n').pop() as string);
 }
 
 function expectFixtureWorks(report: ChildReport, answer = 42): void {
@@ -134,9 +139,7 @@ describe("compile cache: npm run build's cache serves the library", function () 
       console.log(JSON.stringify({ mode, hits, misses, rejected }));
     });`;
     const args = viaTsNode ? ['-r', TS_NODE, '-e', script] : ['-e', script];
-    const run = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: root, timeout: 120_000, env: { ...process.env, FASTBOOK_COMPILE_CACHE_DIR: cacheDir, FASTBOOK_COMPILE_CACHE: '' } });
-    expect(run.status, run.stderr).to.equal(0);
-    return JSON.parse(run.stdout.trim().split('\n').pop() as string) as ChildReport['status'];
+    return lastJsonOf(args, { ...process.env, FASTBOOK_COMPILE_CACHE_DIR: cacheDir, FASTBOOK_COMPILE_CACHE: '' }) as ChildReport['status'];
   }
 
   it('the tour writes a cache that a new process uses for TensorFlow.js and the library, through dist/ and through ts-node', async () => {
