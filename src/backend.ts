@@ -8,8 +8,7 @@
  * matrix products ('cpu+blas', when the optional addon in native/ was built at install), wasm,
  * plain JS cpu.
  */
-import './compileCacheInstall'; // before TensorFlow.js: its compiled bytecode comes from the cache
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 

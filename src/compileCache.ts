@@ -128,7 +128,7 @@ function readEntry(file: string): Buffer | undefined {
 
 /**
  * Routes the loading of in-scope CommonJS files through the cache. Call it before the modules it
- * should serve are required (src/backend.ts imports this first). Returns the status it counts in.
+ * should serve are required (src/tfjs.ts imports this first). Returns the status it counts in.
  */
 export function installCompileCache(options: CompileCacheOptions = {}): CompileCacheStatus {
   const holder = globalThis as { [INSTALLED]?: State };

@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './tfjs';
 
 /** What Dawn says about the adapter it picked. */
 export interface AdapterDescription {

@@ -6,7 +6,7 @@
  * dtypes, prelu and other activations, bias not one value per output channel) go to the backend's
  * own kernel, so results never differ in meaning.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import type { BlasAddon } from './native';
 import { KernelArgs, KernelFunc, TensorInfo, CpuBackendLike, isCpuBackend, floatValues, outputFloats, sizeOf } from './cpuBackend';
 

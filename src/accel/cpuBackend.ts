@@ -1,5 +1,5 @@
 /** The small part of tfjs's MathBackendCPU that the fast kernels use, checked at run time. */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { DataStorageLike, outputPool } from './bufferPool';
 
 export type KernelFunc = tf.KernelConfig['kernelFunc'];

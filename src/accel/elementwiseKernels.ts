@@ -8,7 +8,7 @@
  * giving bool (0/1 bytes) with JS's NaN rules. Other cases (other dtypes, general broadcasting) go
  * to the backend's own kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { BlasAddon } from './native';
 import { CpuBackendLike, KernelArgs, KernelFunc, TensorInfo, floatValues, isCpuBackend, sizeOf, outputFloats } from './cpuBackend';
 

@@ -4,7 +4,7 @@
  * the same two inputs and gives d loss / d predictions. The targets (0/1 or class labels) get the
  * zero gradient the composed ops give them.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { KernelArgs, TensorInfo, CpuBackendLike, floatValues, isCpuBackend } from './cpuBackend';
 
 export interface LossInputs {

@@ -11,7 +11,7 @@
  * A leaf below src/backend.ts: it imports TensorFlow.js itself and the kernel names from
  * ../kernelNames, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { loadBlasAddon, BlasAddon } from './native';
 import { blasBatchMatMul, blasFusedMatMul } from './matmulKernels';
 import { fastAdd, fastSub, fastMultiply, FAST_COMPARISONS } from './elementwiseKernels';

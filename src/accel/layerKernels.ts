@@ -9,7 +9,7 @@
  * the finished product in float, the relu's gradient is dy * step(y), so the results are the
  * same to the last bit as matMul/conv2d, add and relu through the cpu+blas kernels.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { CONV2D_KERNEL, LINEAR_KERNEL } from '../kernelNames';
 import type { BlasAddon } from './native';
 import { KernelArgs, TensorInfo, CpuBackendLike, floatValues, isCpuBackend, outputFloats } from './cpuBackend';

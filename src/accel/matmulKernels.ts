@@ -4,7 +4,7 @@
  * Anything this path does not cover (other dtypes, unbroadcastable batches, prelu/other
  * activations, bias not shaped [n]) goes to the backend's own kernel, so results never differ in meaning.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import type { BlasAddon } from './native';
 import { KernelArgs, KernelFunc, TensorInfo, CpuBackendLike, isCpuBackend, floatValues, outputFloats } from './cpuBackend';
 

@@ -5,7 +5,7 @@
  * arithmetic without fused multiply-adds, so every intermediate is rounded to float32 exactly as
  * those kernels round it, and the result is the same to the last bit.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tfjs';
 import { SGD_STEP_KERNEL, SgdStepAttrs } from '../kernelNames';
 import { KernelArgs, TensorInfo, floatValues, isCpuBackend, outputFloats } from './cpuBackend';
 import { BlasAddon } from './native';
