@@ -2,7 +2,7 @@
 // then every project notebook in notebooks/ executed on tslab with no failing cell.
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
 import { DisplayDataOutput, isPlotOutput, Notebook, Output, parseNotebook } from '../scripts/notebooks/nbformat';
@@ -11,6 +11,8 @@ import { projectRoot } from '../src/projectRoot';
 import { executedOnce, fixturePath, notebooksUnderTest } from './support/notebookRuns';
 import { executeNotebook, NotebookRun } from '../scripts/notebooks/execute';
 import { writeRun } from '../scripts/notebooks/run';
+import { TslabKernel, tslabBinPath } from '../scripts/notebooks/kernel';
+import { tempDir } from '../scripts/reaper';
 
 const root = projectRoot(__dirname);
 
@@ -192,5 +194,59 @@ describe('notebook runner: time limits and dying kernels', function () {
     expect(run.failure?.ename).to.equal('KernelError');
     expect(run.failure?.evalue).to.match(/tslab kernel exited with code 3/);
     expect(run.failure?.codeCellNumber).to.equal(2);
+  });
+});
+
+describe('notebook runner: a kernel that loses the race with its own socket binds', function () {
+  this.timeout(120_000);
+
+  /**
+   * A stand-in kernel: on the first start it prints what tslab prints when a request reached it
+   * while a socket was still binding, then hangs (as tslab does, deaf); on later starts it is tslab
+   * (or, with `always`, hangs again). Each start appends its process id to `starts`.
+   */
+  function racingKernel(dir: string, always: boolean): (connectionFile: string) => string[] {
+    const starts = join(dir, 'starts');
+    const script = join(dir, 'racing-kernel.js');
+    writeFileSync(script, [
+      `const fs = require('fs');`,
+      `fs.appendFileSync(${JSON.stringify(starts)}, process.pid + '\\n');`,
+      `const first = fs.readFileSync(${JSON.stringify(starts)}, 'utf8').split('\\n').length === 2;`,
+      `if (first || ${always}) {`,
+      `  console.error('UnhandledPromiseRejection: Error: Socket is blocked by a bind or unbind operation');`,
+      `  setInterval(() => {}, 1000);`,
+      `} else {`,
+      `  process.argv = [process.argv[0], ${JSON.stringify(tslabBinPath())}, 'kernel', '--config-path', process.argv[2]];`,
+      `  require(${JSON.stringify(tslabBinPath())});`,
+      `}`,
+    ].join('\n'));
+    return (connectionFile) => [process.execPath, script, connectionFile];
+  }
+
+  const startedPids = (dir: string): number[] => readFileSync(join(dir, 'starts'), 'utf8').trim().split('\n').map(Number);
+
+  it('starts a second kernel in its place and runs the notebook', async () => {
+    const dir = tempDir('kernel-race-');
+    const t0 = Date.now();
+    const kernel = await TslabKernel.start({ cwd: dir, command: racingKernel(dir, false) });
+    try {
+      const reply = await kernel.execute('1 + 1', () => undefined, 60_000);
+      expect(reply.status).to.equal('ok');
+    } finally {
+      await kernel.shutdown();
+    }
+    expect(startedPids(dir)).to.have.length(2);
+    expect(Date.now() - t0, 'without waiting for the start time limit').to.be.lessThan(30_000);
+  });
+
+  it('gives up after the second such kernel, quoting what it printed, and leaves no kernel running', async () => {
+    const dir = tempDir('kernel-race-');
+    const t0 = Date.now();
+    const error = await TslabKernel.start({ cwd: dir, command: racingKernel(dir, true) }).then(() => null, (e: Error) => e);
+    expect(error?.message).to.match(/tslab kernel lost its message loop while starting; its last output:\n.*Socket is blocked by a bind/);
+    expect(Date.now() - t0).to.be.lessThan(30_000);
+    const pids = startedPids(dir);
+    expect(pids).to.have.length(2);
+    for (const pid of pids) expect(await processGone(pid), `kernel ${pid} still running`).to.equal(true);
   });
 });

@@ -7,7 +7,7 @@
 import { ChildProcess } from 'child_process';
 import { randomBytes, randomUUID } from 'crypto';
 import { readFileSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
+import { connect, createServer } from 'net';
 import { dirname, join } from 'path';
 import { Dealer, Subscriber } from 'zeromq';
 import { killGroup, removeTempDir, spawnGroup, tempDir } from '../reaper';
@@ -35,6 +35,14 @@ export interface ExecuteReply {
 export type IopubHandler = (message: JupyterMessage) => void;
 
 export class KernelError extends Error {}
+/**
+ * tslab answered a request before all its sockets were bound and lost its message loop (zeromq:
+ * "Socket is blocked by a bind or unbind operation"); a new kernel is started instead.
+ */
+class KernelStartRace extends KernelError {}
+
+/** What tslab prints when a request reaches it while a socket of it is still binding. */
+const BIND_RACE = /Socket is blocked by a bind or unbind operation/;
 /** A cell ran past its time limit; the kernel was killed. */
 export class CellTimeoutError extends KernelError {}
 
@@ -107,6 +115,12 @@ export interface KernelStartOptions {
   /** The kernel's working directory (the notebook's folder). */
   cwd: string;
   startTimeoutMs?: number;
+  /** The command that starts a kernel for a connection file (default: this project's tslab on this Node). */
+  command?: (connectionFile: string) => string[];
+}
+
+function tslabCommand(connectionFile: string): string[] {
+  return [process.execPath, tslabBinPath(), 'kernel', '--config-path', connectionFile];
 }
 
 export class TslabKernel {
@@ -118,6 +132,7 @@ export class TslabKernel {
   private outputTail = '';
   private exited: string | null = null;
   private closed = false;
+  private readonly startedAt = Date.now();
   kernelInfo: Record<string, unknown> = {};
 
   private constructor(
@@ -144,21 +159,35 @@ export class TslabKernel {
     void this.receive(this.iopub, (m) => this.onIopub(m));
   }
 
-  /** Starts `node <tslab> kernel --config-path <file>` in `cwd` and waits until it answers. */
+  /**
+   * Starts `node <tslab> kernel --config-path <file>` in `cwd` and waits until it answers. A kernel
+   * that lost the race between its first request and its own socket binds is replaced, once.
+   */
   static async start(options: KernelStartOptions): Promise<TslabKernel> {
     installExitHook();
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    try {
+      return await TslabKernel.startOnce(options, deadline);
+    } catch (e) {
+      if (!(e instanceof KernelStartRace)) throw e;
+      return TslabKernel.startOnce(options, deadline);
+    }
+  }
+
+  private static async startOnce(options: KernelStartOptions, deadline: number): Promise<TslabKernel> {
     const conn = await newConnectionInfo();
     const connDir = tempDir('tslab-kernel-');
     const connFile = join(connDir, 'connection.json');
     writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600 });
-    const child = spawnGroup(process.execPath, [tslabBinPath(), 'kernel', '--config-path', connFile], {
+    const [file, ...args] = (options.command ?? tslabCommand)(connFile);
+    const child = spawnGroup(file, args, {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
     });
     const kernel = new TslabKernel(child, conn, connDir);
     try {
-      await kernel.waitReady(options.startTimeoutMs ?? 60_000);
+      await kernel.waitReady(deadline);
     } catch (e) {
       kernel.kill();
       throw e;
@@ -293,21 +322,46 @@ export class TslabKernel {
     p.resolve({ status, executionCount: count, content });
   }
 
+  /** Whether every port of the kernel accepts a connection, i.e. all its sockets are bound. */
+  private async portsBound(): Promise<boolean> {
+    const { ip, shell_port, iopub_port, stdin_port, control_port, hb_port } = this.conn;
+    const accepts = (port: number) => new Promise<boolean>((resolve) => {
+      const socket = connect({ host: ip, port });
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => { socket.destroy(); resolve(false); });
+    });
+    const results = await Promise.all([shell_port, iopub_port, stdin_port, control_port, hb_port].map(accepts));
+    return results.every(Boolean);
+  }
+
+  private checkStarting(): void {
+    if (BIND_RACE.test(this.outputTail)) throw new KernelStartRace(`tslab kernel lost its message loop while starting${this.describeOutput()}`);
+    if (this.exited) throw new KernelError(`tslab kernel ${this.exited} while starting${this.describeOutput()}`);
+  }
+
   /**
-   * Sends kernel_info_request until one is answered on shell AND its status reached us on iopub:
-   * only then is the iopub subscription live, so no output of the first cell is lost.
+   * Waits until all the kernel's sockets are bound (tslab binds them in parallel, and a request
+   * reaching it before its iopub socket is bound breaks its message loop), then sends
+   * kernel_info_request until one is answered on shell AND its status reached us on iopub: only
+   * then is the iopub subscription live, so no output of the first cell is lost.
    */
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  private async waitReady(deadline: number): Promise<void> {
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    while (Date.now() < deadline) {
+      this.checkStarting();
+      if (await this.portsBound()) break;
+      await pause(50);
+    }
     const sent: string[] = [];
     while (Date.now() < deadline) {
-      if (this.exited) throw new KernelError(`tslab kernel ${this.exited} while starting${this.describeOutput()}`);
+      this.checkStarting();
       const message = { header: newHeader('kernel_info_request', this.session), parent_header: {}, metadata: {}, content: {} };
       sent.push(message.header.msg_id);
       await this.send(message);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await pause(250);
       if (sent.some((id) => this.infoReplies.has(id) && this.infoReplies.has(`iopub:${id}`))) return;
     }
-    throw new KernelError(`tslab kernel did not answer within ${timeoutMs / 1000} s${this.describeOutput()}`);
+    this.checkStarting();
+    throw new KernelError(`tslab kernel did not answer within ${Math.round((deadline - this.startedAt) / 1000)} s${this.describeOutput()}`);
   }
 }
