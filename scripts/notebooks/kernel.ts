@@ -35,6 +35,8 @@ export interface ExecuteReply {
 export type IopubHandler = (message: JupyterMessage) => void;
 
 export class KernelError extends Error {}
+/** A cell ran past its time limit; the kernel was killed. */
+export class CellTimeoutError extends KernelError {}
 /**
  * tslab answered a request before all its sockets were bound and lost its message loop (zeromq:
  * "Socket is blocked by a bind or unbind operation"); a new kernel is started instead.
@@ -43,8 +45,6 @@ class KernelStartRace extends KernelError {}
 
 /** What tslab prints when a request reaches it while a socket of it is still binding. */
 const BIND_RACE = /Socket is blocked by a bind or unbind operation/;
-/** A cell ran past its time limit; the kernel was killed. */
-export class CellTimeoutError extends KernelError {}
 
 interface PendingExecution {
   onIopub: IopubHandler;
@@ -132,7 +132,6 @@ export class TslabKernel {
   private outputTail = '';
   private exited: string | null = null;
   private closed = false;
-  private readonly startedAt = Date.now();
   kernelInfo: Record<string, unknown> = {};
 
   private constructor(
@@ -165,16 +164,17 @@ export class TslabKernel {
    */
   static async start(options: KernelStartOptions): Promise<TslabKernel> {
     installExitHook();
-    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    const timeoutMs = options.startTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
     try {
-      return await TslabKernel.startOnce(options, deadline);
+      return await TslabKernel.startOnce(options, deadline, timeoutMs);
     } catch (e) {
       if (!(e instanceof KernelStartRace)) throw e;
-      return TslabKernel.startOnce(options, deadline);
+      return TslabKernel.startOnce(options, deadline, timeoutMs);
     }
   }
 
-  private static async startOnce(options: KernelStartOptions, deadline: number): Promise<TslabKernel> {
+  private static async startOnce(options: KernelStartOptions, deadline: number, timeoutMs: number): Promise<TslabKernel> {
     const conn = await newConnectionInfo();
     const connDir = tempDir('tslab-kernel-');
     const connFile = join(connDir, 'connection.json');
@@ -187,7 +187,7 @@ export class TslabKernel {
     });
     const kernel = new TslabKernel(child, conn, connDir);
     try {
-      await kernel.waitReady(deadline);
+      await kernel.waitReady(deadline, timeoutMs);
     } catch (e) {
       kernel.kill();
       throw e;
@@ -345,7 +345,7 @@ export class TslabKernel {
    * kernel_info_request until one is answered on shell AND its status reached us on iopub: only
    * then is the iopub subscription live, so no output of the first cell is lost.
    */
-  private async waitReady(deadline: number): Promise<void> {
+  private async waitReady(deadline: number, timeoutMs: number): Promise<void> {
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     while (Date.now() < deadline) {
       this.checkStarting();
@@ -362,6 +362,6 @@ export class TslabKernel {
       if (sent.some((id) => this.infoReplies.has(id) && this.infoReplies.has(`iopub:${id}`))) return;
     }
     this.checkStarting();
-    throw new KernelError(`tslab kernel did not answer within ${Math.round((deadline - this.startedAt) / 1000)} s${this.describeOutput()}`);
+    throw new KernelError(`tslab kernel did not answer within ${timeoutMs / 1000} s${this.describeOutput()}`);
   }
 }
