@@ -57,9 +57,9 @@ function readChainedOp(file: string, into: ChainedOps): void {
   let augmented = false;
   for (const statement of source.statements) {
     if (ts.isImportDeclaration(statement)) {
-      const from = packagePath((statement.moduleSpecifier as ts.StringLiteral).text);
-      const bindings = statement.importClause?.namedBindings;
       if (statement.importClause === undefined) continue; // `import './x'`: only the index file has these
+      const from = packagePath((statement.moduleSpecifier as ts.StringLiteral).text);
+      const bindings = statement.importClause.namedBindings;
       if (bindings === undefined || !ts.isNamedImports(bindings) || statement.importClause.name !== undefined) fail(file, 'an import other than named imports');
       const names = into.imports.get(from) ?? new Set<string>();
       for (const element of bindings.elements) {
@@ -117,7 +117,7 @@ export function renderTensorMethods(ops: ChainedOps): string {
     '',
     `declare module '${CORE}/dist/tensor' {`,
     `  interface Tensor<${TYPE_PARAMETERS}> {`,
-    ...ops.members.map((m) => m.replace(/^ {4}/gm, '    ')),
+    ...ops.members,
     '  }',
     '}',
     '',

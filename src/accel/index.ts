@@ -8,7 +8,7 @@
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  *
- * A leaf below src/backend.ts: it imports TensorFlow.js itself and the kernel names from
+ * A leaf below src/backend.ts: it takes TensorFlow.js from ../tfjs and the kernel names from
  * ../kernelNames, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
  */
 import { tf } from '../tfjs';
