@@ -5,12 +5,14 @@
  * adds per-phase ratios (ours / torch).
  *
  * usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch]
- *              [--rounds N] [--torch-script PATH] [--python PATH]
+ *              [--rounds N] [--warm-repeats N] [--torch-script PATH] [--python PATH]
  * --cnn-budget: seconds the CNN epoch may run before the rest is extrapolated (default 300; the
  * plain 'cpu' backend needs 7 to 12 s per batch).
  * --rounds N: the whole comparison N times, PyTorch first in odd rounds and last in even ones; each
  * ratio is then the median of the rounds' ratios (one phase's time wanders by 20 to 50% between
  * runs on a shared machine, and a phase timed once in a fresh process moves the most).
+ * --warm-repeats N: each child then trains the linear model of `linear1_20ep` N more times and
+ * reports their seconds as `linear1_warm_seconds` (the phase once V8 has optimized its code).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -29,12 +31,13 @@ interface Options {
   seed: number;
   compareTorch: boolean;
   rounds: number;
+  warmRepeats: number;
   torchScript: string;
   python: string;
   child: BackendName | null;
 }
 
-const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch] [--rounds N] [--torch-script PATH] [--python PATH]';
+const USAGE = 'usage: bench [--backends a,b] [--full-epochs N] [--cnn-budget S] [--seed S] [--compare-torch] [--rounds N] [--warm-repeats N] [--torch-script PATH] [--python PATH]';
 
 function positiveInt(raw: string | undefined, flag: string): number {
   const n = Number(raw);
@@ -49,7 +52,7 @@ export function defaultTorchScript(): string {
 
 export function parseArgs(argv: string[]): Options {
   const o: Options = {
-    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: BOOK_DEFAULTS.seed, compareTorch: false, rounds: 1,
+    backends: [...BACKEND_ORDER], fullEpochs: 3, cnnBudget: 300, seed: BOOK_DEFAULTS.seed, compareTorch: false, rounds: 1, warmRepeats: 0,
     torchScript: '', python: '/usr/bin/python3', child: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -65,6 +68,7 @@ export function parseArgs(argv: string[]): Options {
     else if (flag === '--seed') o.seed = positiveInt(value(), flag);
     else if (flag === '--compare-torch') o.compareTorch = true;
     else if (flag === '--rounds') o.rounds = positiveInt(value(), flag);
+    else if (flag === '--warm-repeats') o.warmRepeats = positiveInt(value(), flag);
     else if (flag === '--torch-script') o.torchScript = path.resolve(value());
     else if (flag === '--python') o.python = value();
     else if (flag === '--child') o.child = parseBackendName(value(), '--child');
@@ -81,7 +85,7 @@ const PHASE_MARK = 'bench phase: ';
 async function runChild(name: BackendName, o: Options): Promise<void> {
   const choice = await initBackend(name);
   const onPhase = (phase: string) => process.stderr.write(`${PHASE_MARK}${phase}\n`);
-  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget, onPhase });
+  const result = runWorkload({ seed: o.seed, fullEpochs: o.fullEpochs, cnnBudgetSeconds: o.cnnBudget, warmRepeats: o.warmRepeats, onPhase });
   // Whether this process started with the library's compiled bytecode (`npm run build` makes it).
   const cache = compileCacheStatus();
   const compileCache = cache === null ? null : { mode: cache.mode, hits: cache.hits, misses: cache.misses, rejected: cache.rejected };
@@ -110,6 +114,7 @@ async function runInChild(name: BackendName, o: Options): Promise<ChildOutcome> 
   const loader = needsTsNode ? ['-r', 'ts-node/register/transpile-only'] : [];
   const args = [
     ...process.execArgv, ...loader, __filename, '--child', name, '--full-epochs', String(o.fullEpochs), '--cnn-budget', String(o.cnnBudget), '--seed', String(o.seed),
+    ...(o.warmRepeats > 0 ? ['--warm-repeats', String(o.warmRepeats)] : []),
   ];
   const run = await runToEnd(process.execPath, args, { ...process.env, TFJS_BACKEND: '' });
   if (run.status !== 0) return { ok: false, error: whyChildFailed(run) };
@@ -189,6 +194,7 @@ function backendEntry(outcomes: ChildOutcome[], torch: TorchOutcome[], rounds: n
   if (byRound.length > 0) entry.ratio_to_torch = rounds === 1 ? byRound[0] : medianRatios(byRound);
   if (rounds > 1) {
     entry.seconds_by_round = results.map(secondsOf);
+    if (results[0].linear1_warm_seconds !== undefined) entry.linear1_warm_seconds_by_round = results.map((result) => result.linear1_warm_seconds);
     if (byRound.length > 0) entry.ratios_by_round = byRound;
   }
   return entry;

@@ -18,6 +18,7 @@ describe('bench: command line and torch ratios', () => {
     expect(parseArgs([]).cnnBudget).to.equal(300);
     expect(parseArgs(['--cnn-budget', '20']).cnnBudget).to.equal(20);
     expect([parseArgs([]).rounds, parseArgs(['--rounds', '3']).rounds]).to.deep.equal([1, 3]);
+    expect([parseArgs([]).warmRepeats, parseArgs(['--warm-repeats', '4']).warmRepeats]).to.deep.equal([0, 4]);
   });
 
   it('has the reference script\'s phases, the ten-digit CNN epoch last', () => {
@@ -30,6 +31,7 @@ describe('bench: command line and torch ratios', () => {
     expect(() => parseArgs(['--frobnicate'])).to.throw(/unknown argument '--frobnicate'/);
     expect(() => parseArgs(['--seed'])).to.throw(/--seed needs a value/);
     expect(() => parseArgs(['--rounds', '1.5'])).to.throw(/--rounds expects a positive integer, got '1.5'/);
+    expect(() => parseArgs(['--warm-repeats', '0'])).to.throw(/--warm-repeats expects a positive integer, got '0'/);
   });
 
   it('says why a backend\'s child failed: its error or the signal, and the phase it was in', () => {
