@@ -9,6 +9,7 @@
  * plain JS cpu.
  */
 import { tf } from './tfjs';
+import { installWasmKernels, wasmKernelsActive, WASM_KERNELS_NOTE } from './wasmKernels';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -117,6 +118,7 @@ export const defaultLoaders: Record<BackendName, BackendLoader> = {
   async wasm() {
     require('@tensorflow/tfjs-backend-wasm');
     await activate('wasm');
+    installWasmKernels();
   },
   async cpu() {
     // Plain cpu means the backend's own kernels, even after 'cpu+blas' was active in this process.
@@ -214,6 +216,7 @@ export async function initBackend(request?: string, options: InitBackendOptions 
   }
   if (choice.name === 'webgpu' && lastAdapterNote !== null) choice.notes.push(lastAdapterNote);
   if (choice.name === 'cpu+blas' && lastBlasNote !== null) choice.notes.push(lastBlasNote);
+  if (choice.name === 'wasm' && wasmKernelsActive()) choice.notes.push(WASM_KERNELS_NOTE);
   for (const hook of setupHooks) await hook(choice);
   current = choice;
   return choice;
