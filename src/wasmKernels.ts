@@ -13,9 +13,11 @@
  * The float32 and int32 cases are handled here; other dtypes, gathers along other axes or with
  * batchDims, and out-of-range indices go to the backend's kernel, which also words the errors.
  *
- * A leaf below src/backend.ts (whose wasm loader installs them): it takes only ../tfjs.
+ * A leaf below src/backend.ts (whose wasm loader installs them): it takes only ./tfjs and
+ * ./kernelCounts.
  */
 import { tf } from './tfjs';
+import { KernelCounter, KernelCounts } from './kernelCounts';
 
 type KernelFunc = tf.KernelConfig['kernelFunc'];
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -190,29 +192,22 @@ const FAST: Record<string, (backend: WasmBackendLike, args: KernelArgs) => Tenso
   Concat: concatBox,
 };
 
-/** Per kernel: calls served here, and calls handed to the backend's kernel. */
-export type WasmKernelCounts = Record<string, { fast: number; fallback: number }>;
-const counts: WasmKernelCounts = {};
+const counter = new KernelCounter();
 
 /** How often each installed kernel took each path since the last `resetWasmKernelCounts()`. */
-export function wasmKernelCounts(): WasmKernelCounts {
-  return JSON.parse(JSON.stringify(counts)) as WasmKernelCounts;
+export function wasmKernelCounts(): KernelCounts {
+  return counter.snapshot();
 }
 
 export function resetWasmKernelCounts(): void {
-  for (const key of Object.keys(counts)) delete counts[key];
+  counter.reset();
 }
 
 function withFallback(name: string, fallback: KernelFunc): KernelFunc {
   return (args) => {
-    const entry = (counts[name] ??= { fast: 0, fallback: 0 });
     const out = isWasmBackend(args.backend) ? FAST[name](args.backend, args) : null;
-    if (out !== null) {
-      entry.fast++;
-      return out;
-    }
-    entry.fallback++;
-    return fallback(args);
+    counter.add(name, out === null ? 'fallback' : 'fast');
+    return out ?? fallback(args);
   };
 }
 

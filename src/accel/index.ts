@@ -8,8 +8,8 @@
  * `installBlasKernels()` swaps them in (the 'cpu+blas' backend of src/backend.ts does this);
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  *
- * A leaf below src/backend.ts: it takes TensorFlow.js from ../tfjs and the kernel names from
- * ../kernelNames, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
+ * A leaf below src/backend.ts: it takes TensorFlow.js from ../tfjs, the kernel names from
+ * ../kernelNames and its call counter from ../kernelCounts, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
  */
 import { tf } from '../tfjs';
 import { loadBlasAddon, BlasAddon } from './native';
@@ -20,6 +20,7 @@ import { fastSum, fastMean } from './sumKernel';
 import { sgdStepKernel } from './sgdKernel';
 import { FAST_UNARY_KERNELS, fastUnary } from './unaryKernels';
 import { SGD_STEP_KERNEL } from '../kernelNames';
+import { KernelCounter, KernelCounts } from '../kernelCounts';
 import { outputPool, PoolableBackend } from './bufferPool';
 import { mnistLossKernels } from './mnistLossKernel';
 import { crossEntropyKernels } from './crossEntropyKernel';
@@ -60,29 +61,28 @@ const fusedKernels: string[] = [];
 /** The cpu backend's own kernels, kept while ours are registered. */
 let originals: tf.KernelConfig[] | null = null;
 
-/** Per kernel: calls served by the fast path, and calls handed to the backend's own kernel. */
-export type KernelCounts = Record<string, { fast: number; fallback: number }>;
-const counts: KernelCounts = {};
+export type { KernelCounts } from '../kernelCounts';
+const counter = new KernelCounter();
 
 /** How often each replaced kernel took its fast path since the last `resetKernelCounts()`. */
 export function kernelCounts(): KernelCounts {
-  return JSON.parse(JSON.stringify(counts)) as KernelCounts;
+  return counter.snapshot();
 }
 
 export function resetKernelCounts(): void {
-  for (const key of Object.keys(counts)) delete counts[key];
+  counter.reset();
 }
 
 function counted(original: tf.KernelConfig, addon: BlasAddon): KernelFunc {
   const name = original.kernelName;
   const fallback: KernelFunc = (args) => {
-    (counts[name] ??= { fast: 0, fallback: 0 }).fallback++;
-    counts[name].fast--;
+    counter.add(name, 'fallback');
+    counter.add(name, 'fast', -1);
     return original.kernelFunc(args);
   };
   const fast = OVERRIDES[name](addon, fallback);
   return (args) => {
-    (counts[name] ??= { fast: 0, fallback: 0 }).fast++;
+    counter.add(name, 'fast');
     return fast(args);
   };
 }
