@@ -1,15 +1,14 @@
 /**
- * Faster kernels for the tfjs 'wasm' backend, for the two ways a training loop cuts a batch:
- * - GatherV2 along axis 0 (shuffled rows of a dataset), one block copy per row inside the wasm
- *   heap. The backend's kernel computes a multi-dimensional index for every element: 2.9 ms for a
- *   batch of 128 MNIST rows, most of a full-MNIST MLP step on wasm.
- * - Slice (rows in order; the crops of a convolution's gradient), one block copy per contiguous
- *   run inside the heap. The backend's kernel first copies the WHOLE input out of the heap: 7.4 ms
- *   for 256 rows of a 10000-row dataset.
- * - PadV2 (the border a convolution's gradient path pads on), a fill and then the same runs: the
- *   backend's kernel took 1.9 ms to pad a batch of 128 MNIST images by 2 pixels.
+ * Faster kernels for the tfjs 'wasm' backend: the ones that only move data, which a training step
+ * calls to cut its batches and to shape a convolution's gradients. Each copies contiguous runs of
+ * 4-byte elements inside the wasm heap (docs/PERFORMANCE.md, "The `wasm` backend", has the times):
+ * - GatherV2 along axis 0 (shuffled rows of a dataset), one run per row. The backend's kernel
+ *   computes a multi-dimensional index for every element: about 3 ms for 128 MNIST rows.
+ * - Slice (rows in order; the crops of a convolution's gradient). The backend's kernel first
+ *   copies the WHOLE input out of the heap: 7 to 11 ms for 256 rows of a 10000-row dataset.
+ * - PadV2 (the border a convolution's gradient path pads on), a fill and then the runs.
  * - Pack and Concat (`tf.stack`, `tf.concat`; the interleaving of a strided convolution's input
- *   gradient), the same runs per input, where the backend's kernel makes a view per row.
+ *   gradient), the runs of each input, where the backend's kernel makes a view per row.
  * The float32 and int32 cases are handled here; other dtypes, gathers along other axes or with
  * batchDims, and out-of-range indices go to the backend's kernel, which also words the errors.
  *
