@@ -57,7 +57,7 @@ export interface WorkloadOptions {
    * After the last phase, trains the linear model of `linear1_20ep` this many more times in the
    * same process (fresh parameters, same data): the phase's time once V8 has optimized the code
    * that runs it. Not compared with PyTorch. The data then stays alive to the end, so the later
-   * phases' peak memory is higher than without.
+   * phases' peak memory is higher than without, and their live tensors 4 more.
    */
   warmRepeats?: number;
 }
