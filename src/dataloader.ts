@@ -11,9 +11,9 @@
  *   consumer: the loop that uses a batch disposes it (the Learner does this for you). The
  *   dataset tensors stay owned by the caller.
  *
- * TensorFlow.js's own wasm Gather and Slice kernels are slow (2.9 and 7.4 ms for a batch of MNIST
- * rows, measured here). The library's wasm backend replaces them (src/wasmKernels.ts: about
- * 0.06 ms); where they are not replaced (wasm set up without `initBackend`), batches are copied
+ * TensorFlow.js's own wasm Gather and Slice kernels are slow (3 to 11 ms for a batch of MNIST
+ * rows, measured here). The library's wasm backend replaces them (src/wasmKernels.ts: under
+ * 0.1 ms); where they are not replaced (wasm set up without `initBackend`), batches are copied
  * row by row from a host copy of the dataset (read once, on first use) and uploaded: about 2 ms.
  * `batchCut` picks.
  */

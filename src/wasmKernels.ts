@@ -66,7 +66,7 @@ function gatherRows(backend: WasmBackendLike, args: KernelArgs): TensorInfo | nu
   const idx = backend.typedArrayFromHeap(indices);
   for (let i = 0; i < idx.length; i++) if (!(idx[i] >= 0 && idx[i] < rows)) return null;
   const { out, heap, from, to } = outputInHeap(backend, x, [...indices.shape, ...x.shape.slice(1)]);
-  const at = backend.typedArrayFromHeap(indices);
+  const at = backend.typedArrayFromHeap(indices); // a new view: the first may be on the heap's old buffer
   for (let i = 0; i < at.length; i++) {
     const start = from + at[i] * rowSize;
     heap.copyWithin(to + i * rowSize, start, start + rowSize);

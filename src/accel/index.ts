@@ -9,7 +9,8 @@
  * `uninstallBlasKernels()` restores the backend's own kernels (plain 'cpu').
  *
  * A leaf below src/backend.ts: it takes TensorFlow.js from ../tfjs, the kernel names from
- * ../kernelNames and its call counter from ../kernelCounts, and nothing else of the library; backend.ts loads it and reports `blasDescription()`.
+ * ../kernelNames and its call counter from ../kernelCounts, and nothing else of the library;
+ * backend.ts loads it and reports `blasDescription()`.
  */
 import { tf } from '../tfjs';
 import { loadBlasAddon, BlasAddon } from './native';
